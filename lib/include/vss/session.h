@@ -1,0 +1,85 @@
+/*
+ * <vss/session.h> — the requester: making one shadow copy set.
+ *
+ *     vss_session_new(ctx, &s);
+ *     vss_session_set_context(s, VSS_CTX_APP_ROLLBACK);     optional
+ *     vss_session_start_set(s, 0, &set_id);                 takes the machine-wide lock
+ *     vss_session_add_volume(s, "/srv/data", NULL, &id);    per volume
+ *     vss_session_do_snapshot_set(s);                       all or nothing
+ *     vss_session_get_snapshots(s, &list);
+ *     vss_session_unref(s);
+ *
+ * do_snapshot_set prepares every volume with its provider, then inside one
+ * bounded flush-and-hold window freezes the volumes whose engine does not hold
+ * writes itself (a guard process thaws them even if this process is killed),
+ * commits every copy, thaws, and records the set in the catalog in one
+ * atomic step.  On any failure every copy already made is deleted and nothing
+ * is recorded.  A set interrupted by the death of its process is rolled back
+ * by the next vss_context_recover().
+ */
+#ifndef VSS_SESSION_H
+#define VSS_SESSION_H
+
+#include <sys/types.h>
+#include <vss/common.h>
+#include <vss/guid.h>
+
+struct vss_context;
+struct vss_session;
+struct vss_snapshot_list;
+
+enum vss_start_flags {
+	/* Wait for another set being created to finish, instead of failing
+	 * with -VSS_E_SNAPSHOT_SET_IN_PROGRESS at once. */
+	VSS_START_WAIT = 1 << 0,
+};
+
+/* Most volumes in one set, as in VSS. */
+#define VSS_MAX_VOLUMES_PER_SET 64
+
+VSS_EXPORT int vss_session_new(struct vss_context *ctx, struct vss_session **ret);
+VSS_EXPORT struct vss_session *vss_session_ref(struct vss_session *s);
+/* Dropping the last reference to a session whose set was started but not
+ * made releases the lock; nothing was made, so nothing is left. */
+VSS_EXPORT struct vss_session *vss_session_unref(struct vss_session *s);
+
+/*
+ * The context of the copies (default VSS_CTX_APP_ROLLBACK: persistent, no
+ * auto release).  VSS_CTX_BACKUP and VSS_CTX_FILE_SHARE_BACKUP make
+ * auto-release copies.  Before start_set; VSS_CTX_ALL gives
+ * -VSS_E_UNSUPPORTED_CONTEXT.
+ */
+VSS_EXPORT int vss_session_set_context(struct vss_session *s, int32_t context);
+
+/*
+ * The process whose end releases auto-release copies (default: the calling
+ * process).  It must exist.
+ */
+VSS_EXPORT int vss_session_set_owner(struct vss_session *s, pid_t pid);
+
+/*
+ * Take the machine-wide creation lock and name a new set.  Needs root.
+ * -VSS_E_SNAPSHOT_SET_IN_PROGRESS when another set is being created (unless
+ * VSS_START_WAIT); -VSS_E_BAD_STATE when called twice.
+ */
+VSS_EXPORT int vss_session_start_set(struct vss_session *s, unsigned int flags,
+				     struct vss_guid *ret_set_id);
+
+/*
+ * Add a volume, by any name vss_volume_resolve() takes.  provider is a name
+ * or ID, or NULL to pick the first that supports the volume.  Errors leave
+ * the set as it was: -VSS_E_OBJECT_NOT_FOUND (no such volume),
+ * -VSS_E_VOLUME_NOT_SUPPORTED (no provider can), -VSS_E_VOLUME_NOT_SUPPORTED_BY_PROVIDER,
+ * -VSS_E_PROVIDER_NOT_REGISTERED, -VSS_E_OBJECT_ALREADY_EXISTS (volume
+ * already in the set), -VSS_E_MAXIMUM_NUMBER_OF_VOLUMES_REACHED.
+ */
+VSS_EXPORT int vss_session_add_volume(struct vss_session *s, const char *volume,
+				      const char *provider, struct vss_guid *ret_snapshot_id);
+
+/* Make the set (see above).  -VSS_E_BAD_STATE with no volume or no set. */
+VSS_EXPORT int vss_session_do_snapshot_set(struct vss_session *s);
+
+/* The copies of a made set, in the order the volumes were added. */
+VSS_EXPORT int vss_session_get_snapshots(struct vss_session *s, struct vss_snapshot_list **ret);
+
+#endif

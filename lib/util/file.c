@@ -1,0 +1,154 @@
+#include "file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sbuf.h"
+
+char *path_join(const char *dir, const char *name)
+{
+	struct sbuf sb = SBUF_INIT;
+	size_t n = strlen(dir);
+
+	if (sbuf_add(&sb, dir, n) < 0 ||
+	    ((n == 0 || dir[n - 1] != '/') && sbuf_addch(&sb, '/') < 0) ||
+	    sbuf_adds(&sb, name) < 0) {
+		sbuf_release(&sb);
+		return NULL;
+	}
+	return sbuf_detach(&sb);
+}
+
+int file_fsync_dir(const char *path, bool is_dir)
+{
+	char *copy = NULL;
+	const char *dir = path;
+	int fd, rc = 0;
+
+	if (!is_dir) {
+		copy = strdup(path);
+		if (!copy)
+			return -ENOMEM;
+		dir = dirname(copy);
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		rc = -errno;
+	else {
+		if (fsync(fd) < 0)
+			rc = -errno;
+		close(fd);
+	}
+	free(copy);
+	return rc;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+		      bool durable)
+{
+	struct sbuf tmp = SBUF_INIT;
+	int fd = -1, rc;
+
+	rc = sbuf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid());
+	if (rc < 0)
+		goto out;
+	fd = open(sbuf_str(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (fchmod(fd, mode) < 0) {
+		rc = -errno;
+		goto out_unlink;
+	}
+	rc = write_all(fd, data, len);
+	if (rc < 0)
+		goto out_unlink;
+	if (durable && fsync(fd) < 0) {
+		rc = -errno;
+		goto out_unlink;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		rc = -errno;
+		goto out_unlink;
+	}
+	fd = -1;
+	if (rename(sbuf_str(&tmp), path) < 0) {
+		rc = -errno;
+		goto out_unlink;
+	}
+	if (durable)
+		rc = file_fsync_dir(path, false);
+	goto out;
+
+out_unlink:
+	if (fd >= 0)
+		close(fd);
+	fd = -1;
+	unlink(sbuf_str(&tmp));
+out:
+	if (fd >= 0)
+		close(fd);
+	sbuf_release(&tmp);
+	return rc;
+}
+
+int file_read_all(const char *path, char **ret, size_t *ret_len)
+{
+	struct sbuf sb = SBUF_INIT;
+	char chunk[8192];
+	int fd, rc = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		rc = sbuf_add(&sb, chunk, (size_t)n);
+		if (rc < 0)
+			break;
+	}
+	close(fd);
+	if (rc < 0) {
+		sbuf_release(&sb);
+		return rc;
+	}
+	if (ret_len)
+		*ret_len = sb.len;
+	*ret = sbuf_detach(&sb);
+	return *ret ? 0 : -ENOMEM;
+}

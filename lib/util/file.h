@@ -1,0 +1,24 @@
+/* File helpers: whole reads, atomic durable writes. */
+#ifndef VSS_UTIL_FILE_H
+#define VSS_UTIL_FILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/*
+ * Write data to path atomically: a temporary file in the same directory,
+ * fsync, rename over path, fsync the directory (durable when durable is
+ * true; without it the fsyncs are skipped).  On failure path is unchanged
+ * and the temporary file is removed.  Returns 0 or -errno.
+ */
+int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+		      bool durable);
+/* Read a whole file (NUL-terminated; *ret_len excludes the NUL). -errno. */
+int file_read_all(const char *path, char **ret, size_t *ret_len);
+/* fsync the directory that holds path (or dir itself with is_dir). */
+int file_fsync_dir(const char *path, bool is_dir);
+/* "dir/name", malloc()ed, NULL on no memory. */
+char *path_join(const char *dir, const char *name);
+
+#endif

@@ -1,0 +1,238 @@
+/*
+ * Internal structures and cross-file functions of libvss.  Never installed.
+ * Internal functions are named vss__noun_verb; they set the error message
+ * (vss__error) before returning a negative code, like public ones.
+ */
+#ifndef VSS_PRIVATE_H
+#define VSS_PRIVATE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <libxml/tree.h>
+
+#include "vss.h"
+#include "util/sbuf.h"
+#include "util/strv.h"
+
+#define VSS__CATALOG_FILE   "catalog.xml"
+#define VSS__PENDING_DIR    "pending"      /* under the state dir */
+#define VSS__CREATE_LOCK    "create.lock"  /* under the run dir */
+#define VSS__CATALOG_LOCK   "catalog.lock" /* under the state dir */
+#define VSS__STORE_DIR      ".vss"         /* per-volume store of copies */
+#define VSS__XML_NS         "urn:vss:linux:snapshot:1"
+
+/* ---- errors (error.c) ------------------------------------------------ */
+
+/* Record code (negative) and a printf-style message; returns code. */
+int vss__error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same, for a parse error at file:line:column. */
+int vss__error_at(int code, const char *file, int line, int column, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+/* Prefix the current message with "what: " (keeps code and position). */
+void vss__error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Debug trace to stderr, only when VSS_DEBUG is set in the environment. */
+void vss__debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- context (context.c) ---------------------------------------------- */
+
+struct vss_context {
+	int refcount;
+	char *sysconfdir;
+	char *statedir;
+	char *rundir;
+	unsigned int hold_timeout_ms;
+	vss_notice_fn notice_fn;
+	void *notice_userdata;
+};
+
+/* Report through the notice callback, if any. */
+void vss__notice(const struct vss_context *ctx, enum vss_notice what,
+		 const struct vss_snapshot *snap, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+/* -EPERM with "<what> needs root" unless the caller is root. */
+int vss__require_root(const char *what);
+/* Create dir (and parents) with mode if missing. */
+int vss__mkdir_p(const char *dir, mode_t mode);
+/*
+ * Test hook: when VSS_TEST_STALL names this point, create
+ * $VSS_RUNDIR/stall-<point> and sleep up to 60 s so a test can kill the
+ * process there.  Points: "prepared", "frozen", "committed", "recorded".
+ */
+void vss__test_stall(const struct vss_context *ctx, const char *point);
+
+/* ---- snapshots (snapshot.c) ------------------------------------------- */
+
+struct vss_snapshot {
+	int refcount;
+	struct vss_guid id;
+	struct vss_guid set_id;
+	struct vss_guid provider_id;
+	unsigned int count;
+	char *original_volume;       /* path of the volume root at creation */
+	char *original_device;
+	char *original_uuid;
+	char *original_fsroot;
+	char *original_fstype;
+	char *device;                /* where the copy lives */
+	char *store;                 /* directory of the copy's properties file */
+	char *origin;                /* image: the backing file that was cloned */
+	char *originating_machine;
+	char *service_machine;
+	char *exposed_name;
+	char *exposed_path;
+	char *provider_name;
+	uint32_t attributes;
+	int32_t context;
+	int64_t creation_time;       /* ns since the epoch */
+	enum vss_snapshot_state state;
+	uint64_t hold_ns;
+	pid_t owner_pid;             /* auto-release owner, 0 if none */
+	uint64_t owner_start;        /* its start time (/proc/PID/stat field 22) */
+	uint64_t subvolume_id;       /* btrfs: the snapshot subvolume */
+};
+
+struct vss_snapshot *vss__snapshot_new(void);
+/* Replace *field with a copy of value (NULL allowed). -ENOMEM. */
+int vss__strset(char **field, const char *value);
+/* Append the <snapshot> element for snap under parent. */
+int vss__snapshot_to_node(const struct vss_snapshot *snap, xmlNodePtr parent);
+/* Parse a <snapshot> element; file names the document in errors. */
+int vss__snapshot_from_node(xmlNodePtr node, const char *file, struct vss_snapshot **ret);
+/* "<store>/<{id}>.xml", malloc()ed, or NULL (no store / no memory). */
+char *vss__snapshot_props_path(const struct vss_snapshot *snap);
+/* Write the properties file beside the copy, atomically and durably. */
+int vss__snapshot_write_props(const struct vss_snapshot *snap);
+/* Remove it; a missing file is not an error. */
+int vss__snapshot_remove_props(const struct vss_snapshot *snap);
+/* Read one properties file. */
+int vss__snapshot_read_props(const char *path, struct vss_snapshot **ret);
+
+struct vss_snapshot_list *vss__snapshot_list_new(void);
+/* Takes a new reference to snap. */
+int vss__snapshot_list_append(struct vss_snapshot_list *list, struct vss_snapshot *snap);
+/* Drops the list's reference to item i; later items move down. */
+void vss__snapshot_list_remove_at(struct vss_snapshot_list *list, size_t i);
+/* Index of the copy with that id, or -1. */
+ssize_t vss__snapshot_list_find(const struct vss_snapshot_list *list, const struct vss_guid *id);
+/* Sort by creation time, then id. */
+void vss__snapshot_list_sort(struct vss_snapshot_list *list);
+
+/* ---- catalog (catalog.c) ---------------------------------------------- */
+
+/* Take the catalog lock (LOCK_SH or LOCK_EX); *ret_fd to vss__unlock(). */
+int vss__catalog_lock(const struct vss_context *ctx, int how, int *ret_fd);
+/* Load under a lock the caller holds.  Missing file: empty list. */
+int vss__catalog_load(const struct vss_context *ctx, struct vss_snapshot_list **ret);
+/* Save atomically (tmp, fsync, rename, fsync dir) under an exclusive lock. */
+int vss__catalog_save(const struct vss_context *ctx, const struct vss_snapshot_list *list);
+/* Lock, load, append every copy of add, save, unlock. */
+int vss__catalog_add(const struct vss_context *ctx, const struct vss_snapshot_list *add);
+
+/* ---- locks and processes (lock.c, process.c) -------------------------- */
+
+/* flock() path (created 0644 if missing); wait or fail with -EWOULDBLOCK. */
+int vss__lock_take(const char *path, int how, bool wait, int *ret_fd);
+void vss__unlock(int fd);
+/* Start time of pid from /proc/PID/stat, in clock ticks since boot. */
+int vss__process_start_time(pid_t pid, uint64_t *ret);
+/* True when pid runs and (start != 0) started at start. */
+bool vss__process_is_alive(pid_t pid, uint64_t start);
+/* This machine's name (FQDN when known), malloc()ed, or NULL. */
+char *vss__machine_name(void);
+/* CLOCK_MONOTONIC and CLOCK_REALTIME in ns. */
+uint64_t vss__now_monotonic_ns(void);
+int64_t vss__now_realtime_ns(void);
+
+/* ---- pending sets: the intent journal (pending.c) --------------------- */
+
+/*
+ * Before any copy of a set is made, its planned copies are written to
+ * $STATEDIR/pending/<set>.xml (durably).  The journal is removed once the
+ * set is recorded in the catalog, or rolled back.  A journal found while
+ * holding the creation lock belongs to a creator that died: recovery deletes
+ * its copies (provider remove, missing ones ignored) and the journal.
+ */
+int vss__pending_write(const struct vss_context *ctx, const struct vss_guid *set_id,
+		       const struct vss_snapshot_list *planned);
+int vss__pending_remove(const struct vss_context *ctx, const struct vss_guid *set_id);
+/* Caller holds the creation lock. */
+int vss__pending_recover(const struct vss_context *ctx);
+/* Delete catalogued auto-release copies whose owner has ended. */
+int vss__release_orphans(struct vss_context *ctx);
+
+/* ---- the freeze guard (freeze-guard.c) -------------------------------- */
+
+/*
+ * A guard process that holds FIFREEZE on a list of mount points.  It thaws
+ * them all when told to, when the window has passed, or when this process
+ * dies (SIGKILL included: it sees its command pipe close).  It runs in its
+ * own session, ignores SIGINT/SIGTERM/SIGHUP, and keeps no other file of its
+ * parent open (the creation lock in particular).
+ */
+struct vss__freeze_guard;
+
+/*
+ * Fork the guard and freeze every mount point (in order); return once all
+ * are frozen.  If any freeze fails, those already frozen are thawed and the
+ * error names the mount point.  window_ms counts from the first freeze.
+ */
+int vss__freeze_guard_start(const char *const *mountpoints, size_t n, unsigned int window_ms,
+			    struct vss__freeze_guard **ret);
+/*
+ * Thaw everything and reap the guard.  held_ns (n entries, may be NULL)
+ * receives how long each mount point was frozen.  Returns
+ * -VSS_E_HOLD_WRITES_TIMEOUT when the window passed before the release (the
+ * guard had already thawed: the copies may not be consistent), or the thaw
+ * error.  Always frees g.
+ */
+int vss__freeze_guard_release(struct vss__freeze_guard *g, uint64_t *held_ns);
+
+/* ---- providers (provider.c, provider-*.c) ----------------------------- */
+
+struct vss_volume;
+
+struct vss_provider {
+	const char *name;              /* "btrfs" */
+	const char *id;                /* GUID text */
+	const char *display_name;      /* "vss btrfs provider" */
+	const char *version;
+	enum vss_provider_type type;
+	/* The session freezes the volume (freeze guard) around commit. */
+	bool needs_freeze;
+
+	/* 0, or -VSS_E_VOLUME_NOT_SUPPORTED_BY_PROVIDER with the reason. */
+	int (*supports)(const struct vss_volume *vol);
+	/*
+	 * Outside the hold window: check and create the store, fill
+	 * snap->store, snap->device (and snap->origin), check space.
+	 */
+	int (*prepare)(struct vss_snapshot *snap, const struct vss_volume *vol);
+	/*
+	 * Inside the hold window: make the copy; quick.  Fills what only the
+	 * commit knows (snap->subvolume_id...).  On failure nothing is left.
+	 */
+	int (*commit)(struct vss_snapshot *snap, const struct vss_volume *vol);
+	/*
+	 * Delete a committed copy and its properties file.  A copy already
+	 * gone is -ENOENT (its properties file is still removed).
+	 */
+	int (*remove)(const struct vss_snapshot *snap);
+	/* Whether the copy is still there. */
+	bool (*exists)(const struct vss_snapshot *snap);
+	/*
+	 * Candidate stores for a rescan: append to dirs every store directory
+	 * this provider could have put copies in on this machine now.
+	 */
+	int (*list_stores)(struct strv *dirs);
+};
+
+extern const struct vss_provider vss__provider_btrfs;
+extern const struct vss_provider vss__provider_image;
+
+/* The provider that made snap (by id, then name), or NULL. */
+const struct vss_provider *vss__provider_for_snapshot(const struct vss_snapshot *snap);
+
+#endif
