@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include <libxml/tree.h>
+#include <libxml/xmlerror.h>
 
 #include "vss.h"
 #include "util/sbuf.h"
@@ -101,7 +102,8 @@ int vss__strset(char **field, const char *value);
 int vss__snapshot_to_node(const struct vss_snapshot *snap, xmlNodePtr parent);
 /* Parse a <snapshot> element; file names the document in errors. */
 int vss__snapshot_from_node(xmlNodePtr node, const char *file, struct vss_snapshot **ret);
-/* "<store>/<{id}>.xml", malloc()ed, or NULL (no store / no memory). */
+/* "<store>/<id>.xml" (bare lower-case GUID, no braces), malloc()ed, or
+ * NULL (no store / no memory). */
 char *vss__snapshot_props_path(const struct vss_snapshot *snap);
 /* Write the properties file beside the copy, atomically and durably. */
 int vss__snapshot_write_props(const struct vss_snapshot *snap);
@@ -120,6 +122,39 @@ ssize_t vss__snapshot_list_find(const struct vss_snapshot_list *list, const stru
 /* Sort by creation time, then id. */
 void vss__snapshot_list_sort(struct vss_snapshot_list *list);
 
+/* ---- XML helpers (schema.c) ------------------------------------------- */
+
+/*
+ * While active, libxml2's messages in the calling thread are captured here
+ * instead of printed: the first error (and its position) is kept.  Begin and
+ * end must pair on the same thread; the previous handlers are restored.
+ */
+struct vss__xml_errors {
+	char message[512];   /* first error, lower-cased first letter, no newline */
+	int line;
+	int column;
+	bool seen;
+	xmlStructuredErrorFunc old_structured;  /* saved handlers */
+	void *old_structured_ctx;
+	xmlGenericErrorFunc old_generic;
+	void *old_generic_ctx;
+};
+void vss__xml_errors_begin(struct vss__xml_errors *e);
+void vss__xml_errors_end(struct vss__xml_errors *e);
+/*
+ * Parse a document without network access, DTD loading or entity
+ * expansion; a document with a DOCTYPE is refused.  Errors are
+ * -VSS_E_CORRUPT_XML_DOCUMENT at file:line:column.  *ret to xmlFreeDoc().
+ */
+int vss__xml_parse(const char *xml, size_t len, const char *file, xmlDocPtr *ret);
+/*
+ * vss__error_at() with the position also put in front of the message, the
+ * way every XML error of the library reads: "FILE:LINE:COLUMN: what" (no
+ * column when 0; "line LINE" when file is NULL).  Returns code.
+ */
+int vss__xml_error(int code, const char *file, int line, int column, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
 /* ---- catalog (catalog.c) ---------------------------------------------- */
 
 /* Take the catalog lock (LOCK_SH or LOCK_EX); *ret_fd to vss__unlock(). */
@@ -130,6 +165,26 @@ int vss__catalog_load(const struct vss_context *ctx, struct vss_snapshot_list **
 int vss__catalog_save(const struct vss_context *ctx, const struct vss_snapshot_list *list);
 /* Lock, load, append every copy of add, save, unlock. */
 int vss__catalog_add(const struct vss_context *ctx, const struct vss_snapshot_list *add);
+
+/*
+ * Delete copies as vss_catalog_delete() does, reporting each with the notice
+ * what (VSS_NOTICE_DELETED, VSS_NOTICE_RELEASED, VSS_NOTICE_ROLLED_BACK).
+ */
+int vss__catalog_delete(struct vss_context *ctx, struct vss_snapshot_list *list,
+			unsigned int flags, enum vss_notice what);
+
+/*
+ * The XML of a list of copies under a root element (catalog, pending-set),
+ * shared by the catalog and the pending journal.  attrs: name, value, ...,
+ * NULL, put on the root element.  Reading validates against the schema;
+ * ret_attrs (may be NULL) receives the root's attributes the same way,
+ * malloc()ed.
+ */
+int vss__snapshots_to_xml(const char *root_name, const char *const *attrs,
+			  const struct vss_snapshot_list *list, char **ret, size_t *ret_len);
+int vss__snapshots_from_xml(const char *xml, size_t len, const char *file,
+			    const char *root_name, struct vss_snapshot_list **ret,
+			    char ***ret_attrs);
 
 /* ---- locks and processes (lock.c, process.c) -------------------------- */
 
