@@ -138,6 +138,7 @@ struct vss__xml_errors {
 	void *old_structured_ctx;
 	xmlGenericErrorFunc old_generic;
 	void *old_generic_ctx;
+	struct vss__xml_errors *outer;  /* the capture this one nests in */
 };
 void vss__xml_errors_begin(struct vss__xml_errors *e);
 void vss__xml_errors_end(struct vss__xml_errors *e);
