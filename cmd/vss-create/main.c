@@ -1,0 +1,411 @@
+/*
+ * vss-create — make one shadow copy set of one or more volumes, and
+ * optionally run a command that sees the copies.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <vss.h>
+
+#include "../common/tool.h"
+#include "util/parse.h"
+#include "util/banned.h"
+
+/* parse_options(): stop now and exit 0 (--help, --version). */
+#define STOP (-1)
+
+static const struct option longopts[] = {
+	{ "provider",     required_argument, NULL, 'p' },
+	{ "auto-release", no_argument,       NULL, 'a' },
+	{ "wait",         no_argument,       NULL, 'w' },
+	{ "hold-timeout", required_argument, NULL, 't' },
+	{ "json",         no_argument,       NULL, 'J' },
+	{ "help",         no_argument,       NULL, 'h' },
+	{ "version",      no_argument,       NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static void usage(void)
+{
+	printf("Usage:\n"
+	       " %1$s [options] VOLUME... [-- COMMAND [ARG...]]\n"
+	       "\n"
+	       "Make one shadow copy set holding a copy of each VOLUME (mount point,\n"
+	       "device, UUID=..., LABEL=...).  With COMMAND, run it with the copies\n"
+	       "named in its environment (VSS_SHADOW_SET, VSS_SHADOW_<n>,\n"
+	       "VSS_SHADOW_<n>_PATH, VSS_SHADOW_<n>_VOLUME) and exit with its status.\n"
+	       "\n"
+	       "Options:\n"
+	       " -p, --provider NAME          provider for every volume (btrfs, image);\n"
+	       "                                default: the first that supports it\n"
+	       " -a, --auto-release           auto-release copies: deleted when COMMAND\n"
+	       "                                ends, or without COMMAND when the calling\n"
+	       "                                process ends\n"
+	       " -w, --wait                   wait while another set is being created\n"
+	       " -t, --hold-timeout SECONDS   longest time writes may be held (default 10)\n"
+	       " -J, --json                   use JSON output format\n"
+	       "\n"
+	       " -h, --help                   display this help\n"
+	       " -V, --version                display version\n"
+	       "\n"
+	       "Exit status: 0 success, 1 failure, 2 usage error, 3 volume not found,\n"
+	       "4 invalid document, 5 another set in progress, 6 writer failure; with\n"
+	       "COMMAND, its exit status.  See %1$s(1).\n",
+	       program_invocation_short_name);
+}
+
+struct options {
+	const char *provider;
+	bool auto_release;
+	bool wait;
+	bool json;
+	uint64_t hold_ms;          /* 0: the configured one */
+	char **volumes;
+	size_t nvolumes;
+	char **command;            /* NULL-terminated, or NULL */
+};
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	int dashdash = argc;
+	int c;
+
+	/*
+	 * Options may come anywhere before "--"; what follows it is the
+	 * command and is never parsed as ours.
+	 */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			dashdash = i;
+			break;
+		}
+	}
+	while ((c = getopt_long(dashdash, argv, "p:awt:JhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			/* Checked now so that a typo changes nothing. */
+			if (!vss_provider_find(optarg))
+				return tool_usage_error_last();
+			o->provider = optarg;
+			break;
+		case 'a':
+			o->auto_release = true;
+			break;
+		case 'w':
+			o->wait = true;
+			break;
+		case 't':
+			if (parse_seconds_ms(optarg, &o->hold_ms) < 0 || o->hold_ms == 0 ||
+			    o->hold_ms > 600000)
+				return tool_usage_error("invalid hold timeout '%s' (seconds, "
+							"0.001 to 600, up to three decimals)",
+							optarg);
+			break;
+		case 'J':
+			o->json = true;
+			break;
+		case 'h':
+			usage();
+			return STOP;
+		case 'V':
+			tool_print_version();
+			return STOP;
+		default:
+			return tool_try_help();
+		}
+	}
+	if (optind >= dashdash)
+		return tool_usage_error("no volume given");
+	o->volumes = argv + optind;
+	o->nvolumes = (size_t)(dashdash - optind);
+	for (size_t i = 0; i < o->nvolumes; i++)
+		if (!o->volumes[i][0])
+			return tool_usage_error("empty volume name");
+	if (dashdash < argc) {
+		if (dashdash + 1 >= argc)
+			return tool_usage_error("no command after '--'");
+		o->command = argv + dashdash + 1;
+	}
+	return 0;
+}
+
+/* ---- running COMMAND ---------------------------------------------------- */
+
+static volatile sig_atomic_t child_pid;
+
+/* A terminal's ^C reaches the command itself; a kill aimed at us is passed
+ * on, and we live to delete the copies. */
+static void forward_signal(int sig)
+{
+	int saved = errno;
+
+	if (child_pid > 0)
+		kill((pid_t)child_pid, sig);
+	errno = saved;
+}
+
+static int set_env_for(const struct vss_guid *set_id, const struct vss_snapshot_list *list)
+{
+	char g[VSS_GUID_STRING_MAX], name[64];
+	size_t n = vss_snapshot_list_count(list);
+
+	if (setenv("VSS_SHADOW_SET", tool_guid(set_id, g), 1) < 0)
+		return -errno;
+	for (size_t i = 0; i < n; i++) {
+		const struct vss_snapshot *snap = vss_snapshot_list_get(list, i);
+		const char *dev = vss_snapshot_get_device(snap);
+		const char *vol = vss_snapshot_get_original_volume(snap);
+
+		snprintf(name, sizeof(name), "VSS_SHADOW_%zu", i + 1);
+		if (setenv(name, tool_guid(vss_snapshot_get_id(snap), g), 1) < 0)
+			return -errno;
+		snprintf(name, sizeof(name), "VSS_SHADOW_%zu_PATH", i + 1);
+		if (setenv(name, dev ? dev : "", 1) < 0)
+			return -errno;
+		snprintf(name, sizeof(name), "VSS_SHADOW_%zu_VOLUME", i + 1);
+		if (setenv(name, vol ? vol : "", 1) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/*
+ * Run command with the copies in its environment; its exit status (as the
+ * shell reports it: 128 + signal, 126 not executable, 127 not found), or a
+ * tool exit code when it could not be started.
+ */
+static int run_command(char **command, const struct vss_guid *set_id,
+		       const struct vss_snapshot_list *list)
+{
+	struct sigaction ign = { .sa_handler = SIG_IGN }, fwd = { .sa_handler = forward_signal };
+	struct sigaction old_int, old_quit, old_term, old_hup;
+	int status, rc;
+	pid_t pid;
+
+	rc = set_env_for(set_id, list);
+	if (rc < 0)
+		return tool_fail(rc, "cannot set the environment of '%s'", command[0]);
+
+	fflush(stdout);
+	fflush(stderr);
+	sigemptyset(&ign.sa_mask);
+	sigemptyset(&fwd.sa_mask);
+	sigaction(SIGINT, &ign, &old_int);
+	sigaction(SIGQUIT, &ign, &old_quit);
+	sigaction(SIGTERM, &fwd, &old_term);
+	sigaction(SIGHUP, &fwd, &old_hup);
+
+	pid = fork();
+	if (pid < 0) {
+		rc = tool_fail(-errno, "cannot run '%s'", command[0]);
+		goto out;
+	}
+	if (pid == 0) {
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGQUIT, &old_quit, NULL);
+		sigaction(SIGTERM, &old_term, NULL);
+		sigaction(SIGHUP, &old_hup, NULL);
+		execvp(command[0], command);
+		rc = errno;
+		fprintf(stderr, "%s: cannot run '%s': %s\n", program_invocation_short_name,
+			command[0], strerror(rc));
+		_exit(rc == ENOENT ? 127 : 126);
+	}
+	child_pid = pid;
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			rc = tool_fail(-errno, "cannot wait for '%s'", command[0]);
+			goto out;
+		}
+	}
+	if (WIFEXITED(status))
+		rc = WEXITSTATUS(status);
+	else if (WIFSIGNALED(status))
+		rc = 128 + WTERMSIG(status);
+	else
+		rc = TOOL_EXIT_FAILURE;
+out:
+	child_pid = 0;
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGHUP, &old_hup, NULL);
+	return rc;
+}
+
+/* ---- output ------------------------------------------------------------- */
+
+static int print_set(const struct options *o, const struct vss_guid *set_id,
+		     const struct vss_snapshot_list *list, FILE *out)
+{
+	static const int text_cols[] = { TOOL_COL_ID, TOOL_COL_VOLUME, TOOL_COL_COPY };
+	int cols[TOOL_MAX_COLUMNS];
+	size_t ncols;
+	struct tool_table *table = NULL;
+	char g[VSS_GUID_STRING_MAX];
+	int rc = 0;
+
+	if (o->json) {
+		tool_columns_default(cols, &ncols);
+		table = tool_table_new(cols, ncols, TOOL_TABLE_JSON);
+	} else {
+		table = tool_table_new(text_cols, sizeof(text_cols) / sizeof(text_cols[0]),
+				       TOOL_TABLE_NOHEADINGS);
+	}
+	if (!table || tool_table_add_list(table, list) < 0) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (!o->json)
+		fprintf(out, "Shadow copy set %s\n", tool_guid(set_id, g));
+	rc = tool_table_print(table, o->json ? set_id : NULL, out);
+out:
+	tool_table_free(table);
+	return rc;
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	struct tool_notices notices = { .deleted = stderr };
+	struct vss_context *ctx = NULL;
+	struct vss_session *session = NULL;
+	struct vss_snapshot_list *list = NULL;
+	struct vss_guid set_id;
+	int rc;
+
+	tool_init(argv);
+	rc = parse_options(argc, argv, &o);
+	if (rc) {
+		rc = rc == STOP ? TOOL_EXIT_OK : rc;
+		goto out;
+	}
+
+	rc = vss_context_new(&ctx);
+	if (rc < 0) {
+		rc = tool_fail(rc, "cannot set up");
+		goto out;
+	}
+	vss_context_set_notice_fn(ctx, tool_notice, &notices);
+	if (o.hold_ms) {
+		rc = vss_context_set_hold_timeout(ctx, (unsigned int)o.hold_ms);
+		if (rc < 0) {
+			rc = tool_usage_error_last();
+			goto out;
+		}
+	}
+
+	/*
+	 * Name every volume before asking for root or taking the lock: a typo
+	 * is reported as such, by anyone, and nothing is done.
+	 */
+	for (size_t i = 0; i < o.nvolumes; i++) {
+		struct vss_volume *vol = NULL;
+
+		rc = vss_volume_resolve(o.volumes[i], &vol);
+		vss_volume_unref(vol);
+		if (rc < 0) {
+			rc = tool_fail(rc, "cannot add volume '%s'", o.volumes[i]);
+			goto out;
+		}
+	}
+	rc = tool_require_root(ctx, "creating shadow copies");
+	if (rc)
+		goto out;
+
+	tool_recover(ctx);
+
+	rc = vss_session_new(ctx, &session);
+	if (rc < 0) {
+		rc = tool_fail(rc, "cannot start a session");
+		goto out;
+	}
+	rc = vss_session_set_context(session, o.auto_release ? VSS_CTX_BACKUP
+							     : VSS_CTX_APP_ROLLBACK);
+	if (rc < 0) {
+		rc = tool_fail(rc, "cannot set the context of the copies");
+		goto out;
+	}
+	if (o.auto_release) {
+		/* With COMMAND we delete the copies ourselves when it ends (and
+		 * if we are killed, our end releases them); without, they live
+		 * as long as whoever called us. */
+		pid_t owner = o.command ? getpid() : getppid();
+
+		rc = vss_session_set_owner(session, owner);
+		if (rc < 0) {
+			rc = tool_fail(rc, "cannot make process %ld the owner of the copies",
+				       (long)owner);
+			goto out;
+		}
+	}
+	rc = vss_session_start_set(session, o.wait ? VSS_START_WAIT : 0, &set_id);
+	if (rc < 0) {
+		rc = tool_fail(rc, "cannot start a shadow copy set");
+		goto out;
+	}
+	for (size_t i = 0; i < o.nvolumes; i++) {
+		struct vss_guid id;
+
+		rc = vss_session_add_volume(session, o.volumes[i], o.provider, &id);
+		if (rc < 0) {
+			rc = tool_fail(rc, "cannot add volume '%s'", o.volumes[i]);
+			goto out;
+		}
+	}
+	rc = vss_session_do_snapshot_set(session);
+	if (rc < 0) {
+		rc = tool_fail(rc, "cannot create the shadow copy set");
+		goto out;
+	}
+	rc = vss_session_get_snapshots(session, &list);
+	if (rc < 0) {
+		rc = tool_fail(rc, "cannot read the shadow copy set");
+		goto out;
+	}
+	/* Nothing of the session is needed any more: let go of it (and of the
+	 * creation lock) before a command that may run for hours. */
+	session = vss_session_unref(session);
+
+	/* With COMMAND, stdout is the command's (a backup stream, say). */
+	rc = print_set(&o, &set_id, list, o.command ? stderr : stdout);
+	if (rc < 0) {
+		rc = tool_fail(rc, "cannot print the shadow copy set");
+		if (!o.command)
+			goto out;
+	}
+	if (!o.command) {
+		rc = TOOL_EXIT_OK;
+		goto out;
+	}
+
+	rc = run_command(o.command, &set_id, list);
+	if (o.auto_release) {
+		int drc;
+
+		/* Ours to delete; a successful deletion is no news. */
+		notices.deleted = NULL;
+		drc = vss_catalog_delete(ctx, list, 0);
+		if (drc < 0 && notices.deleted_failed == 0) {
+			int code = tool_fail(drc, "cannot delete the shadow copies");
+
+			if (rc == 0)
+				rc = code;
+		} else if (drc < 0 && rc == 0) {
+			rc = TOOL_EXIT_FAILURE;
+		}
+	}
+out:
+	vss_snapshot_list_unref(list);
+	vss_session_unref(session);
+	vss_context_unref(ctx);
+	return rc;
+}
