@@ -7,6 +7,9 @@
 
 VERSION      := 0.1.0
 SOVERSION    := 1
+# The real file name of the shared library: SONAME major, then minor and
+# patch of the ABI (not the package version).
+LIBVERSION   := $(SOVERSION).0.0
 
 prefix       ?= /usr/local
 exec_prefix  ?= $(prefix)
@@ -33,9 +36,11 @@ else
 Q := @
 endif
 
-PKGS := libxml-2.0 blkid mount smartcols uuid
-PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lbtrfsutil
+LIB_PKGS  := libxml-2.0 blkid mount uuid
+TOOL_PKGS := smartcols
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS) $(TOOL_PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(LIB_PKGS) 2>/dev/null) -lbtrfsutil
+TOOL_LIBS  := $(shell $(PKG_CONFIG) --libs $(TOOL_PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
 WARNINGS := -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
@@ -74,7 +79,7 @@ UTIL_STATIC := $(UTIL_SRC:%.c=$(B)/static/%.o)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/static/%.o)
 
 SONAME   := libvss.so.$(SOVERSION)
-LIB_SO   := $(B)/lib/libvss.so.$(VERSION)
+LIB_SO   := $(B)/lib/libvss.so.$(LIBVERSION)
 LIB_A    := $(B)/lib/libvss.a
 UTIL_A   := $(B)/lib/libvss-util.a
 TOOL_BIN := $(TOOLS:%=$(B)/bin/%)
@@ -129,17 +134,19 @@ $(LIB_SO): $(LIB_PIC) $(UTIL_STATIC) lib/libvss.sym
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/libvss.sym \
 		-Wl,--no-undefined $(ALL_LDFLAGS) -o $@ $(LIB_PIC) $(UTIL_STATIC) $(PKG_LIBS)
-	$(Q)ln -sf libvss.so.$(VERSION) $(B)/lib/$(SONAME)
+	$(Q)ln -sf libvss.so.$(LIBVERSION) $(B)/lib/$(SONAME)
 	$(Q)ln -sf $(SONAME) $(B)/lib/libvss.so
 
 $(LIB_A): $(LIB_STATIC) $(UTIL_STATIC)
 	@mkdir -p $(@D)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
+# Written again at install time, so it names the prefix of that install.
+PC_SUBST = sed -e 's|@prefix@|$(prefix)|' -e 's|@libdir@|$(libdir)|' \
+	-e 's|@includedir@|$(includedir)|' -e 's|@VERSION@|$(VERSION)|'
 $(B)/lib/vss.pc: lib/libvss.pc.in Makefile
 	@mkdir -p $(@D)
-	$(Q)sed -e 's|@prefix@|$(prefix)|' -e 's|@libdir@|$(libdir)|' \
-		-e 's|@includedir@|$(includedir)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+	$(Q)$(PC_SUBST) $< > $@
 
 # Tools link the shared library; the rpath lets them run from the build tree
 # and from any prefix whose lib/ sits beside bin/.
@@ -148,7 +155,7 @@ $(B)/bin/$(1): $$(patsubst %.c,$(B)/static/%.o,$$(wildcard cmd/$(1)/*.c)) $(COMM
 	@mkdir -p $$(@D)
 	@$$(if $(Q),echo "  LD      $$@")
 	$(Q)$$(CC) $$(ALL_LDFLAGS) -o $$@ $$(patsubst %.c,$(B)/static/%.o,$$(wildcard cmd/$(1)/*.c)) \
-		$(COMMON_OBJ) -L$(B)/lib -lvss $(UTIL_A) $(PKG_LIBS) -Wl,-rpath,'$$$$ORIGIN/../lib'
+		$(COMMON_OBJ) -L$(B)/lib -lvss $(UTIL_A) $(TOOL_LIBS) -Wl,-rpath,'$$$$ORIGIN/../lib'
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 
@@ -156,7 +163,7 @@ $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 $(B)/tests/test-%: $(B)/static/tests/unit/test-%.o $(LIB_A) $(UTIL_A)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB_A) $(UTIL_A) $(PKG_LIBS) $(CMOCKA_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB_A) $(UTIL_A) $(PKG_LIBS) $(TOOL_LIBS) $(CMOCKA_LIBS)
 
 $(B)/tests/tools/%: $(B)/static/tests/tools/%.o $(UTIL_A)
 	@mkdir -p $(@D)
@@ -200,12 +207,12 @@ install: all
 		$(DESTDIR)$(includedir)/vss $(DESTDIR)$(bashcompdir) $(DESTDIR)$(zshcompdir)
 	$(INSTALL) -m 755 $(TOOL_BIN) $(DESTDIR)$(bindir)/
 	$(INSTALL) -m 755 $(LIB_SO) $(DESTDIR)$(libdir)/
-	ln -sf libvss.so.$(VERSION) $(DESTDIR)$(libdir)/$(SONAME)
+	ln -sf libvss.so.$(LIBVERSION) $(DESTDIR)$(libdir)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(libdir)/libvss.so
 	$(INSTALL) -m 644 $(LIB_A) $(DESTDIR)$(libdir)/
 	$(INSTALL) -m 644 lib/include/vss.h $(DESTDIR)$(includedir)/
 	$(INSTALL) -m 644 lib/include/vss/*.h $(DESTDIR)$(includedir)/vss/
-	$(INSTALL) -m 644 $(B)/lib/vss.pc $(DESTDIR)$(pkgconfigdir)/
+	$(PC_SUBST) lib/libvss.pc.in > $(DESTDIR)$(pkgconfigdir)/vss.pc
 	for m in $(MANPAGES); do \
 		s=$${m##*.}; $(INSTALL) -d $(DESTDIR)$(mandir)/man$$s; \
 		$(INSTALL) -m 644 $$m $(DESTDIR)$(mandir)/man$$s/; done
@@ -215,7 +222,7 @@ install: all
 
 uninstall:
 	rm -f $(TOOLS:%=$(DESTDIR)$(bindir)/%)
-	rm -f $(DESTDIR)$(libdir)/libvss.so.$(VERSION) $(DESTDIR)$(libdir)/$(SONAME) \
+	rm -f $(DESTDIR)$(libdir)/libvss.so.$(LIBVERSION) $(DESTDIR)$(libdir)/$(SONAME) \
 		$(DESTDIR)$(libdir)/libvss.so $(DESTDIR)$(libdir)/libvss.a \
 		$(DESTDIR)$(pkgconfigdir)/vss.pc $(DESTDIR)$(includedir)/vss.h
 	rm -rf $(DESTDIR)$(includedir)/vss

@@ -70,7 +70,9 @@ int vss__pending_write(const struct vss_context *ctx, const struct vss_guid *set
 	rc = vss__snapshots_to_xml("pending-set", attrs, planned, &xml, &len);
 	if (rc < 0)
 		goto out;
-	rc = file_write_atomic(path, xml, len, 0600, true);
+	/* A new file: torn only by a crash before any copy was made, and
+	 * then there is nothing to roll back (see recover_one). */
+	rc = file_write_new(path, xml, len, 0600);
 	if (rc < 0)
 		rc = vss__error(rc, "cannot write the journal of set %s to '%s': %s", guid, path,
 				strerror(-rc));

@@ -1208,7 +1208,15 @@ int vss__snapshot_write_props(const struct vss_snapshot *snap)
 	rc = vss_snapshot_to_xml(snap, &xml);
 	if (rc < 0)
 		goto out;
-	rc = file_write_atomic(path, xml, strlen(xml), 0644, true);
+	/*
+	 * A copy's first properties file has no earlier version to protect,
+	 * and a crash that tears it happens before its set is recorded, when
+	 * the pending journal rolls the copy back: one fsync is enough.  Later
+	 * changes replace the file atomically.
+	 */
+	rc = file_write_new(path, xml, strlen(xml), 0644);
+	if (rc == -EEXIST)
+		rc = file_write_atomic(path, xml, strlen(xml), 0644, true);
 	if (rc < 0)
 		rc = vss__error(rc, "cannot write properties file '%s': %s", path, strerror(-rc));
 out:
@@ -1232,8 +1240,8 @@ int vss__snapshot_remove_props(const struct vss_snapshot *snap)
 		vss__error(rc, "cannot remove properties file '%s': %s", path, strerror(-rc));
 		goto out;
 	}
-	/* Best effort: the removal should survive a crash like the write. */
-	(void)file_fsync_dir(path, false);
+	/* No fsync: a properties file that comes back after a crash without
+	 * its copy is found stale and removed by the next rescan. */
 out:
 	free(path);
 	return rc;

@@ -151,9 +151,15 @@ static int collect_mountpoints(struct libmnt_table *tb, dev_t devno, const char 
 	return rc;
 }
 
-/* UUID and LABEL from the superblock; left NULL when they cannot be read
- * (no permission to open the device, no filesystem signature). */
-static int probe_tags(const char *device, char **ret_uuid, char **ret_label)
+/*
+ * UUID and LABEL from the superblock; left NULL when they cannot be read
+ * (no permission to open the device, no filesystem signature).  The mount
+ * table already names the filesystem type, so only that superblock is
+ * probed: a full probe reads every known signature location, the end of
+ * the device included, and costs more than the snapshot itself.
+ */
+static int probe_tags(const char *device, const char *fstype, char **ret_uuid,
+		      char **ret_label)
 {
 	const char *value;
 	blkid_probe pr;
@@ -169,6 +175,11 @@ static int probe_tags(const char *device, char **ret_uuid, char **ret_label)
 	blkid_probe_enable_superblocks(pr, 1);
 	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_UUID | BLKID_SUBLKS_LABEL |
 					  BLKID_SUBLKS_TYPE);
+	if (fstype) {
+		char *only[] = { (char *)fstype, NULL };
+
+		blkid_probe_filter_superblocks_type(pr, BLKID_FLTR_ONLYIN, only);
+	}
 	if (blkid_do_safeprobe(pr) != 0)
 		goto out;
 	if (blkid_probe_lookup_value(pr, "UUID", &value, NULL) == 0) {
@@ -291,7 +302,7 @@ static int fill_facts(struct vss_volume *vol, struct libmnt_fs *fs)
 		}
 		vol->device = canon;
 		vol->devno = rdev;
-		rc = probe_tags(vol->device, &vol->uuid, &vol->label);
+		rc = probe_tags(vol->device, vol->fstype, &vol->uuid, &vol->label);
 		if (rc < 0)
 			return rc;
 		vol->size = device_size(vol->device, rdev);
@@ -509,7 +520,7 @@ static int resolve_tag(struct vss_volume *vol, struct libmnt_table *tb, const ch
 		rc = strv_push(&seen, src);
 		if (rc < 0)
 			goto out;
-		rc = probe_tags(src, &uuid, &label);
+		rc = probe_tags(src, mnt_fs_get_fstype(fs), &uuid, &label);
 		if (rc < 0)
 			goto out;
 		have = streq(tag, "UUID") ? uuid : label;

@@ -118,6 +118,25 @@ out:
 	return rc;
 }
 
+int file_write_new(const char *path, const void *data, size_t len, mode_t mode)
+{
+	int fd, rc;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return -errno;
+	rc = fchmod(fd, mode) < 0 ? -errno : 0;
+	if (rc == 0)
+		rc = write_all(fd, data, len);
+	if (rc == 0 && fsync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc < 0)
+		unlink(path);
+	return rc;
+}
+
 int file_read_all(const char *path, char **ret, size_t *ret_len)
 {
 	struct sbuf sb = SBUF_INIT;
