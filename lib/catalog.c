@@ -103,6 +103,43 @@ out:
 	return rc;
 }
 
+/*
+ * A writer killed between creating its temporary file and renaming it
+ * leaves "catalog.xml.tmp.<pid>" behind.  Only the holder of the exclusive
+ * lock writes the catalog, so while we hold it every such file is debris.
+ */
+static void remove_stale_temporaries(const struct vss_context *ctx)
+{
+	static const char prefix[] = VSS__CATALOG_FILE ".tmp.";
+	struct dirent *de;
+	DIR *d = opendir(ctx->statedir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (strncmp(de->d_name, prefix, sizeof(prefix) - 1) == 0)
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+}
+
+int vss__catalog_tidy(const struct vss_context *ctx)
+{
+	char *path = state_path(ctx, VSS__CATALOG_LOCK);
+	int fd = -1, rc;
+
+	if (!path)
+		return -ENOMEM;
+	/* Busy means someone is writing right now: their file, not debris. */
+	rc = vss__lock_take(path, LOCK_EX, false, &fd);
+	if (rc == 0) {
+		remove_stale_temporaries(ctx);
+		vss__unlock(fd);
+	}
+	free(path);
+	return rc == -EWOULDBLOCK || rc == -ENOENT ? 0 : rc;
+}
+
+/* Caller holds the exclusive catalog lock. */
 int vss__catalog_save(const struct vss_context *ctx, const struct vss_snapshot_list *list)
 {
 	static const char *const attrs[] = { "version", "1", NULL };
@@ -121,6 +158,7 @@ int vss__catalog_save(const struct vss_context *ctx, const struct vss_snapshot_l
 	rc = vss__snapshots_to_xml("catalog", attrs, list, &xml, &len);
 	if (rc < 0)
 		goto out;
+	remove_stale_temporaries(ctx);
 	rc = file_write_atomic(path, xml, len, 0644, true);
 	if (rc < 0)
 		rc = vss__error(rc, "cannot write the catalog '%s': %s", path, strerror(-rc));

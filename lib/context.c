@@ -284,6 +284,8 @@ VSS_EXPORT int vss_context_recover(struct vss_context *ctx)
 		rc = 0;
 	}
 	if (rc == 0)
+		rc = vss__catalog_tidy(ctx);
+	if (rc == 0)
 		rc = vss__release_orphans(ctx);
 	free(lock_path);
 	return rc;

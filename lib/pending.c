@@ -110,19 +110,18 @@ static int recover_one(const struct vss_context *ctx, const char *path,
 		return vss__error(rc, "cannot read journal '%s': %s", path, strerror(-rc));
 	rc = vss__snapshots_from_xml(xml, len, path, "pending-set", &planned, NULL);
 	if (rc < 0) {
-		/* Nothing can be rolled back from an unreadable journal; keep it
-		 * aside for a human rather than lose the only record. */
-		char *aside = NULL;
-		struct sbuf sb = SBUF_INIT;
-
-		if (sbuf_addf(&sb, "%s.corrupt", path) == 0)
-			aside = sbuf_detach(&sb);
-		if (aside && rename(path, aside) == 0)
-			vss__notice(ctx, VSS_NOTICE_ROLLED_BACK, NULL, rc,
-				    "journal '%s' is unreadable and was moved to '%s': %s",
-				    path, aside, vss_error_last()->message);
-		free(aside);
-		sbuf_release(&sb);
+		/*
+		 * The journal is written and fsynced once, before the first
+		 * copy is made; it is only ever unreadable when its creator
+		 * died (or the machine stopped) while writing it, and then
+		 * no copy of its set exists.  Nothing to roll back.
+		 */
+		vss__notice(ctx, VSS_NOTICE_ROLLED_BACK, NULL, 0,
+			    "removed journal '%s', torn while its creator was writing it: "
+			    "no copy of its set had been made", path);
+		rc = unlink(path) < 0 && errno != ENOENT
+			? vss__error(-errno, "cannot remove journal '%s': %s", path, strerror(errno))
+			: 0;
 		goto out;
 	}
 	for (size_t i = 0; i < vss_snapshot_list_count(planned); i++) {

@@ -164,6 +164,8 @@ int vss__catalog_lock(const struct vss_context *ctx, int how, int *ret_fd);
 int vss__catalog_load(const struct vss_context *ctx, struct vss_snapshot_list **ret);
 /* Save atomically (tmp, fsync, rename, fsync dir) under an exclusive lock. */
 int vss__catalog_save(const struct vss_context *ctx, const struct vss_snapshot_list *list);
+/* Remove temporary files of catalog writes whose writer died. */
+int vss__catalog_tidy(const struct vss_context *ctx);
 /* Lock, load, append every copy of add, save, unlock. */
 int vss__catalog_add(const struct vss_context *ctx, const struct vss_snapshot_list *add);
 

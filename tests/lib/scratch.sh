@@ -481,16 +481,17 @@ check_consistent() {
 store_names() { ls -A "$1" 2>/dev/null || true; }
 
 # check_no_journal: no set is being made (no creator alive) and a vss
-# command ran, so no journal of an unfinished set may be left in
-# $VSS_STATEDIR/pending.  A journal torn by the kill itself (written before
-# any copy was made) is set aside as .corrupt by design: noted, not failed.
+# command ran, so nothing may be left in $VSS_STATEDIR/pending (a journal
+# torn by the kill is removed too: it was written before any copy), and no
+# temporary file of an interrupted catalog write in $VSS_STATEDIR.
 check_no_journal() {
 	local f
 	for f in "$VSS_STATEDIR"/pending/* "$VSS_STATEDIR"/pending/.[!.]*; do
 		[ -e "$f" ] || continue
-		case $f in
-		*.corrupt) say "   note: a torn journal was set aside: ${f##*/}" ;;
-		*) fail "a journal is left after recovery: '$f'" ;;
-		esac
+		fail "a journal is left after recovery: '$f'"
+	done
+	for f in "$VSS_STATEDIR"/*.tmp.*; do
+		[ -e "$f" ] || continue
+		fail "left on disk: '$f', the temporary file of an interrupted catalog write"
 	done
 }
