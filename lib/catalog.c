@@ -559,6 +559,30 @@ out:
 	return rc;
 }
 
+/*
+ * A copy's first properties file is not fsynced (the catalog is the durable
+ * record), so a crash soon after creation can lose it.  Write it again from
+ * the catalog, so the store can rebuild a catalog lost later.
+ */
+static void restore_props(const struct vss_context *ctx, const struct vss_snapshot *snap)
+{
+	char *path = vss__snapshot_props_path(snap);
+	char guid[VSS_GUID_STRING_MAX];
+	int r;
+
+	if (!path || access(path, F_OK) == 0 || errno != ENOENT) {
+		free(path);
+		return;
+	}
+	vss_guid_format(&snap->id, VSS_GUID_BRACES, guid);
+	r = vss__snapshot_write_props(snap);
+	vss__notice(ctx, VSS_NOTICE_RESTORED, snap, r,
+		    r < 0 ? "cannot write the missing properties file '%s' of shadow copy %s: %s"
+			  : "wrote the missing properties file '%s' of shadow copy %s%s",
+		    path, guid, r < 0 ? vss_error_last()->message : "");
+	free(path);
+}
+
 static int rescan_locked(struct vss_context *ctx)
 {
 	struct found f = { NULL, STRV_INIT };
@@ -589,7 +613,9 @@ static int rescan_locked(struct vss_context *ctx)
 		char guid[VSS_GUID_STRING_MAX];
 
 		/* Without its provider we cannot tell; keep the record. */
-		if (p && !p->exists(snap)) {
+		if (p && p->exists(snap)) {
+			restore_props(ctx, snap);
+		} else if (p) {
 			int r;
 
 			vss__snapshot_list_remove_at(catalog, i);

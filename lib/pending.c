@@ -72,7 +72,7 @@ int vss__pending_write(const struct vss_context *ctx, const struct vss_guid *set
 		goto out;
 	/* A new file: torn only by a crash before any copy was made, and
 	 * then there is nothing to roll back (see recover_one). */
-	rc = file_write_new(path, xml, len, 0600);
+	rc = file_write_new(path, xml, len, 0600, true);
 	if (rc < 0)
 		rc = vss__error(rc, "cannot write the journal of set %s to '%s': %s", guid, path,
 				strerror(-rc));

@@ -1209,12 +1209,14 @@ int vss__snapshot_write_props(const struct vss_snapshot *snap)
 	if (rc < 0)
 		goto out;
 	/*
-	 * A copy's first properties file has no earlier version to protect,
-	 * and a crash that tears it happens before its set is recorded, when
-	 * the pending journal rolls the copy back: one fsync is enough.  Later
-	 * changes replace the file atomically.
+	 * A copy's first properties file is not fsynced: the catalog, written
+	 * next and fsynced, is the durable record of the copy; the filesystem
+	 * makes this file durable within seconds, and a rescan writes it again
+	 * from the catalog if a crash lost it.  A file torn before its set was
+	 * recorded is rolled back with the set.  Later changes replace the file
+	 * atomically and durably.
 	 */
-	rc = file_write_new(path, xml, strlen(xml), 0644);
+	rc = file_write_new(path, xml, strlen(xml), 0644, false);
 	if (rc == -EEXIST)
 		rc = file_write_atomic(path, xml, strlen(xml), 0644, true);
 	if (rc < 0)

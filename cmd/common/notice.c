@@ -32,6 +32,10 @@ static const struct notice_words *words_for(enum vss_notice what)
 		"removed the properties file of", ": its copy no longer exists",
 		"remove the properties file of",
 	};
+	static const struct notice_words restored = {
+		"restored the properties file of", ": it was missing beside the copy",
+		"restore the properties file of",
+	};
 	static const struct notice_words deleted = { "deleted", "", "delete" };
 
 	switch (what) {
@@ -41,6 +45,7 @@ static const struct notice_words *words_for(enum vss_notice what)
 	case VSS_NOTICE_MISSING:     return &missing;
 	case VSS_NOTICE_FOUND:       return &found;
 	case VSS_NOTICE_STALE:       return &stale;
+	case VSS_NOTICE_RESTORED:    return &restored;
 	}
 	return NULL;
 }

@@ -118,7 +118,8 @@ out:
 	return rc;
 }
 
-int file_write_new(const char *path, const void *data, size_t len, mode_t mode)
+int file_write_new(const char *path, const void *data, size_t len, mode_t mode,
+		   bool durable)
 {
 	int fd, rc;
 
@@ -128,7 +129,7 @@ int file_write_new(const char *path, const void *data, size_t len, mode_t mode)
 	rc = fchmod(fd, mode) < 0 ? -errno : 0;
 	if (rc == 0)
 		rc = write_all(fd, data, len);
-	if (rc == 0 && fsync(fd) < 0)
+	if (rc == 0 && durable && fsync(fd) < 0)
 		rc = -errno;
 	if (close(fd) < 0 && rc == 0)
 		rc = -errno;

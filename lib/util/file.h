@@ -15,14 +15,15 @@
 int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 		      bool durable);
 /*
- * Create path (it must not exist) with data, durably: one fsync of the new
- * file, which on ext4, XFS and btrfs also makes its directory entry
+ * Create path (it must not exist) with data.  With durable, one fsync of
+ * the new file, which on ext4, XFS and btrfs also makes its directory entry
  * durable.  Cheaper than file_write_atomic(), for files that have no
  * earlier version to protect: a crash can leave a torn new file, never a
  * torn old one.  On failure the file is removed.  Returns 0 or -errno
  * (-EEXIST when it exists).
  */
-int file_write_new(const char *path, const void *data, size_t len, mode_t mode);
+int file_write_new(const char *path, const void *data, size_t len, mode_t mode,
+		   bool durable);
 /* Read a whole file (NUL-terminated; *ret_len excludes the NUL). -errno. */
 int file_read_all(const char *path, char **ret, size_t *ret_len);
 /* fsync the directory that holds path (or dir itself with is_dir). */

@@ -26,36 +26,39 @@ done
 mkdir "$b/raw"
 sync -f "$b/tree"
 
-# Microseconds from bash's own clock: no fork to read the time.
-now_us() { local t=${EPOCHREALTIME/./}; printf '%s\n' "$((10#$t))"; }
+# Microseconds from bash's own clock, read without forking: a command
+# substitution would fork a subshell and add its cost to every sample.
+now_us() { us=${EPOCHREALTIME/./}; us=$((10#$us)); }
 
 T=$SCRATCH/log
 : >"$T/vss-create"; : >"$T/vss-delete"; : >"$T/vss-cycle"
 : >"$T/raw-create"; : >"$T/raw-delete"; : >"$T/raw-cycle"
 
 vss_cycle() {
-	local t0 t1 t2 id
-	t0=$(now_us)
+	local t0 t1 t2 t3 id
+	now_us; t0=$us
 	vss-create "$b" >"$T/out" 2>"$T/err" || { cat "$T/err" >&2; fail "vss-create failed"; }
-	t1=$(now_us)
+	now_us; t1=$us
+	# Reading the ID is the benchmark's own work: not timed.
 	id=$(copy_ids_of "$T/out")
 	[ -n "$id" ] || fail "no copy ID in: $(cat "$T/out")"
+	now_us; t2=$us
 	vss-delete "$id" >/dev/null 2>"$T/err" || { cat "$T/err" >&2; fail "vss-delete failed"; }
-	t2=$(now_us)
+	now_us; t3=$us
 	[ -z "${1:-}" ] || {
 		echo $((t1 - t0)) >>"$T/vss-create"
-		echo $((t2 - t1)) >>"$T/vss-delete"
-		echo $((t2 - t0)) >>"$T/vss-cycle"
+		echo $((t3 - t2)) >>"$T/vss-delete"
+		echo $((t1 - t0 + t3 - t2)) >>"$T/vss-cycle"
 	}
 }
 
 raw_cycle() {
 	local t0 t1 t2 s=$b/raw/snap
-	t0=$(now_us)
+	now_us; t0=$us
 	btrfs subvolume snapshot -r "$b" "$s" >/dev/null || fail "btrfs subvolume snapshot failed"
-	t1=$(now_us)
+	now_us; t1=$us
 	btrfs subvolume delete "$s" >/dev/null || fail "btrfs subvolume delete failed"
-	t2=$(now_us)
+	now_us; t2=$us
 	[ -z "${1:-}" ] || {
 		echo $((t1 - t0)) >>"$T/raw-create"
 		echo $((t2 - t1)) >>"$T/raw-delete"

@@ -70,6 +70,19 @@ jq -e --arg a "$idb" --arg c "$ide" 'all(.shadowcopies[]; .id != $a and .id != $
 [ ! -e "${copye%.img}.xml" ] || fail "the properties file of the removed image is still there"
 check_consistent "$b/.vss" "$h/.vss"
 
+check "a properties file lost beside its copy is written again from the catalog"
+read -r idr copyr < <(jq -r --arg b "$b" '[.shadowcopies[] | select(.volume == $b)][0]
+	| "\(.id) \(.copy)"' "$(list_json)")
+props="$b/.vss/$(bare_id "$idr").xml"
+cp "$props" "$SCRATCH/log/props.orig"
+rm "$props"
+run_ok vss-list --rescan
+grep -qF "restored the properties file of shadow copy $idr" "$ERR" ||
+	fail "--rescan did not report restoring the properties of $idr: $(cat "$ERR")"
+cmp -s "$props" "$SCRATCH/log/props.orig" ||
+	fail "the restored properties file of $idr differs from the original"
+[ "$(fields | jq length)" = 5 ] || fail "restoring a properties file changed the catalog"
+
 check "--rescan needs root"
 run_rc 1 setpriv --reuid=nobody --regid=nogroup --clear-groups vss-list --rescan
 say "ok"

@@ -30,6 +30,7 @@ enum vss_notice {
 	VSS_NOTICE_MISSING,       /* a catalogued copy no longer exists; its record was dropped */
 	VSS_NOTICE_FOUND,         /* a rescan found a copy the catalog did not know; it was added */
 	VSS_NOTICE_STALE,         /* a properties file without its copy was removed */
+	VSS_NOTICE_RESTORED,      /* a copy's missing properties file was written again */
 };
 
 /*
