@@ -28,7 +28,9 @@ AR           ?= ar
 PKG_CONFIG   ?= pkg-config
 INSTALL      ?= install
 
-B := build
+# Sanitised builds live apart, so switching SANITIZE on or off never mixes
+# objects built with different flags.
+B := build$(if $(SANITIZE),-sanitize)
 
 ifeq ($(V),1)
 Q :=
@@ -177,23 +179,23 @@ deps:
 # The test command of the README and of CI.
 check: deps
 	$(MAKE) --no-print-directory all tests
-	@tests/run $(if $(VALGRIND),--valgrind)
+	@VSS_BUILD=$(CURDIR)/$(B) tests/run $(if $(VALGRIND),--valgrind)
 
 check-unit: all tests
-	@tests/run --only unit $(if $(VALGRIND),--valgrind)
+	@VSS_BUILD=$(CURDIR)/$(B) tests/run --only unit $(if $(VALGRIND),--valgrind)
 check-cli: all tests
-	@tests/run --only cli
+	@VSS_BUILD=$(CURDIR)/$(B) tests/run --only cli
 check-docs: all
-	@tests/run --only docs
+	@VSS_BUILD=$(CURDIR)/$(B) tests/run --only docs
 check-integration: all tests
-	@tests/run --only integration
+	@VSS_BUILD=$(CURDIR)/$(B) tests/run --only integration
 
 demo: deps
 	$(MAKE) --no-print-directory all tests
 	@scripts/demo
 
 bench: all tests
-	@tests/bench/create.sh
+	@VSS_BUILD=$(CURDIR)/$(B) tests/bench/create.sh
 
 fuzz:
 	@tests/fuzz/build.sh

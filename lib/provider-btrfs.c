@@ -61,27 +61,6 @@ static int btrfs_error(enum btrfs_util_error e, int err, const char *what, const
 	return vss__error(code, "cannot %s '%s': %s", what, path, text);
 }
 
-/*
- * A copy's device must be "<store>/<name>" with the store a .vss directory:
- * properties files are input, and we delete what they name.
- */
-static int check_copy_path(const struct vss_snapshot *snap)
-{
-	const char *dev = snap->device, *store = snap->store, *slash;
-	size_t n;
-
-	if (!dev || !store)
-		return vss__error(-EINVAL, "the copy has no recorded location");
-	n = strlen(store);
-	slash = strrchr(store, '/');
-	if (!slash || strcmp(slash + 1, VSS__STORE_DIR) != 0 || strncmp(dev, store, n) != 0 ||
-	    dev[n] != '/' || !dev[n + 1] || strchr(dev + n + 1, '/') ||
-	    strcmp(dev + n + 1, "..") == 0 || strcmp(dev + n + 1, ".") == 0)
-		return vss__error(-EINVAL, "'%s' is not a copy in a vss store ('%s'); not touching it",
-				  dev, store);
-	return 0;
-}
-
 static int btrfs_supports(const struct vss_volume *vol)
 {
 	const char *path = vss_volume_get_path(vol);
@@ -233,7 +212,7 @@ static int btrfs_remove(const struct vss_snapshot *snap)
 	uint64_t id = 0;
 	int rc;
 
-	rc = check_copy_path(snap);
+	rc = vss__snapshot_check_location(snap);
 	if (rc < 0)
 		goto out;
 	if (lstat(snap->device, &st) < 0) {

@@ -86,24 +86,6 @@ static int clone_error(int err, const char *src, const char *dst)
 	return vss__error(-err, "cannot clone '%s' into '%s': %s", src, dst, strerror(err));
 }
 
-/* As in the btrfs provider: we delete only "<.../.vss>/<name>". */
-static int check_copy_path(const struct vss_snapshot *snap)
-{
-	const char *dev = snap->device, *store = snap->store, *slash;
-	size_t n;
-
-	if (!dev || !store)
-		return vss__error(-EINVAL, "the copy has no recorded location");
-	n = strlen(store);
-	slash = strrchr(store, '/');
-	if (!slash || strcmp(slash + 1, VSS__STORE_DIR) != 0 || strncmp(dev, store, n) != 0 ||
-	    dev[n] != '/' || !dev[n + 1] || strchr(dev + n + 1, '/') ||
-	    strcmp(dev + n + 1, "..") == 0 || strcmp(dev + n + 1, ".") == 0)
-		return vss__error(-EINVAL, "'%s' is not a copy in a vss store ('%s'); not touching it",
-				  dev, store);
-	return 0;
-}
-
 static int image_supports(const struct vss_volume *vol)
 {
 	const char *path = vss_volume_get_path(vol);
@@ -337,7 +319,7 @@ static int image_remove(const struct vss_snapshot *snap)
 {
 	int rc;
 
-	rc = check_copy_path(snap);
+	rc = vss__snapshot_check_location(snap);
 	if (rc < 0)
 		goto out;
 	if (unlink(snap->device) < 0) {

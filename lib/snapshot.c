@@ -1197,6 +1197,27 @@ static int props_path_or_error(const struct vss_snapshot *snap, char **ret)
 	return 0;
 }
 
+/*
+ * A copy's device must be "<store>/<name>" with the store a .vss directory:
+ * properties files are input, and we delete what they name.
+ */
+int vss__snapshot_check_location(const struct vss_snapshot *snap)
+{
+	const char *dev = snap->device, *store = snap->store, *slash;
+	size_t n;
+
+	if (!dev || !store)
+		return vss__error(-EINVAL, "the copy has no recorded location");
+	n = strlen(store);
+	slash = strrchr(store, '/');
+	if (!slash || strcmp(slash + 1, VSS__STORE_DIR) != 0 || strncmp(dev, store, n) != 0 ||
+	    dev[n] != '/' || !dev[n + 1] || strchr(dev + n + 1, '/') ||
+	    strcmp(dev + n + 1, "..") == 0 || strcmp(dev + n + 1, ".") == 0)
+		return vss__error(-EINVAL, "'%s' is not a copy in a vss store ('%s'); not touching it",
+				  dev, store);
+	return 0;
+}
+
 int vss__snapshot_write_props(const struct vss_snapshot *snap)
 {
 	char *path = NULL, *xml = NULL;

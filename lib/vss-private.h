@@ -105,6 +105,12 @@ int vss__snapshot_from_node(xmlNodePtr node, const char *file, struct vss_snapsh
 /* "<store>/<id>.xml" (bare lower-case GUID, no braces), malloc()ed, or
  * NULL (no store / no memory). */
 char *vss__snapshot_props_path(const struct vss_snapshot *snap);
+/*
+ * 0 when the copy's device is "<store>/<name>" with store a .vss directory,
+ * else -EINVAL: providers delete what properties files name, and those are
+ * input, so they only ever delete a direct child of a store.
+ */
+int vss__snapshot_check_location(const struct vss_snapshot *snap);
 /* Write the properties file beside the copy, atomically and durably. */
 int vss__snapshot_write_props(const struct vss_snapshot *snap);
 /* Remove it; a missing file is not an error. */

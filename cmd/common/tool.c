@@ -161,6 +161,40 @@ int tool_require_root(const struct vss_context *ctx, const char *action)
 	return TOOL_EXIT_FAILURE;
 }
 
+int tool_open_context(struct tool_notices *notices, struct vss_context **ret)
+{
+	int rc = vss_context_new(ret);
+
+	if (rc < 0)
+		return tool_fail(rc, "cannot set up");
+	vss_context_set_notice_fn(*ret, tool_notice, notices);
+	return 0;
+}
+
+int tool_parse_ids(int argc, char **argv, int first, struct vss_guid **ret, size_t *ret_n)
+{
+	struct vss_guid *ids;
+	size_t n;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (first >= argc)
+		return 0;
+	n = (size_t)(argc - first);
+	ids = calloc(n, sizeof(*ids));
+	if (!ids)
+		return tool_fail(-ENOMEM, "cannot parse the arguments");
+	for (size_t i = 0; i < n; i++) {
+		if (vss_guid_parse(argv[first + (int)i], &ids[i]) < 0) {
+			free(ids);
+			return tool_usage_error_last();
+		}
+	}
+	*ret = ids;
+	*ret_n = n;
+	return 0;
+}
+
 void tool_recover(struct vss_context *ctx)
 {
 	int rc = vss_context_recover(ctx);

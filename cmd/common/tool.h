@@ -96,6 +96,19 @@ struct tool_notices {
 void tool_notice(enum vss_notice what, const struct vss_snapshot *snap, int rc,
 		 const char *message, void *userdata);
 
+/*
+ * A new context whose notices go to tool_notice() with notices as userdata.
+ * On failure prints why and returns the exit code.
+ */
+int tool_open_context(struct tool_notices *notices, struct vss_context **ret);
+
+/*
+ * Parse argv[first..argc-1] as shadow copy IDs into a malloc()ed array
+ * (NULL and 0 when there are none).  A bad ID is a usage error: prints it
+ * and returns its exit code.
+ */
+int tool_parse_ids(int argc, char **argv, int first, struct vss_guid **ret, size_t *ret_n);
+
 /* ---- the shadow copy table (table.c) ------------------------------------ */
 
 /* One column a listing can show. */

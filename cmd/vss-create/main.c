@@ -289,12 +289,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	rc = vss_context_new(&ctx);
-	if (rc < 0) {
-		rc = tool_fail(rc, "cannot set up");
+	rc = tool_open_context(&notices, &ctx);
+	if (rc)
 		goto out;
-	}
-	vss_context_set_notice_fn(ctx, tool_notice, &notices);
 	if (o.hold_ms) {
 		rc = vss_context_set_hold_timeout(ctx, (unsigned int)o.hold_ms);
 		if (rc < 0) {

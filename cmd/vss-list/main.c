@@ -116,15 +116,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			return tool_try_help();
 		}
 	}
-	if (optind < argc) {
-		o->nids = (size_t)(argc - optind);
-		o->ids = calloc(o->nids, sizeof(*o->ids));
-		if (!o->ids)
-			return tool_fail(-ENOMEM, "cannot parse the arguments");
-		for (size_t i = 0; i < o->nids; i++)
-			if (vss_guid_parse(argv[optind + (int)i], &o->ids[i]) < 0)
-				return tool_usage_error_last();
-	}
+	rc = tool_parse_ids(argc, argv, optind, &o->ids, &o->nids);
+	if (rc)
+		return rc;
 	return 0;
 }
 
@@ -165,12 +159,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	rc = vss_context_new(&ctx);
-	if (rc < 0) {
-		rc = tool_fail(rc, "cannot set up");
+	rc = tool_open_context(&notices, &ctx);
+	if (rc)
 		goto out;
-	}
-	vss_context_set_notice_fn(ctx, tool_notice, &notices);
 
 	if (o.rescan && (rc = tool_require_root(ctx, "rescanning the catalog")))
 		goto out;
