@@ -21,6 +21,7 @@ mandir       ?= $(datarootdir)/man
 bashcompdir  ?= $(datarootdir)/bash-completion/completions
 zshcompdir   ?= $(datarootdir)/zsh/vendor-completions
 pkgconfigdir ?= $(libdir)/pkgconfig
+schemadir    ?= $(datarootdir)/vss/schema
 DESTDIR      ?=
 
 CC           ?= cc
@@ -206,7 +207,8 @@ MANPAGES := $(wildcard man/*.[1-8])
 
 install: all
 	$(INSTALL) -d $(DESTDIR)$(bindir) $(DESTDIR)$(libdir) $(DESTDIR)$(pkgconfigdir) \
-		$(DESTDIR)$(includedir)/vss $(DESTDIR)$(bashcompdir) $(DESTDIR)$(zshcompdir)
+		$(DESTDIR)$(includedir)/vss $(DESTDIR)$(bashcompdir) $(DESTDIR)$(zshcompdir) \
+		$(DESTDIR)$(schemadir)
 	$(INSTALL) -m 755 $(TOOL_BIN) $(DESTDIR)$(bindir)/
 	$(INSTALL) -m 755 $(LIB_SO) $(DESTDIR)$(libdir)/
 	ln -sf libvss.so.$(LIBVERSION) $(DESTDIR)$(libdir)/$(SONAME)
@@ -215,6 +217,7 @@ install: all
 	$(INSTALL) -m 644 lib/include/vss.h $(DESTDIR)$(includedir)/
 	$(INSTALL) -m 644 lib/include/vss/*.h $(DESTDIR)$(includedir)/vss/
 	$(PC_SUBST) lib/libvss.pc.in > $(DESTDIR)$(pkgconfigdir)/vss.pc
+	$(INSTALL) -m 644 $(SCHEMAS) $(DESTDIR)$(schemadir)/
 	for m in $(MANPAGES); do \
 		s=$${m##*.}; $(INSTALL) -d $(DESTDIR)$(mandir)/man$$s; \
 		$(INSTALL) -m 644 $$m $(DESTDIR)$(mandir)/man$$s/; done
@@ -227,7 +230,8 @@ uninstall:
 	rm -f $(DESTDIR)$(libdir)/libvss.so.$(LIBVERSION) $(DESTDIR)$(libdir)/$(SONAME) \
 		$(DESTDIR)$(libdir)/libvss.so $(DESTDIR)$(libdir)/libvss.a \
 		$(DESTDIR)$(pkgconfigdir)/vss.pc $(DESTDIR)$(includedir)/vss.h
-	rm -rf $(DESTDIR)$(includedir)/vss
+	rm -rf $(DESTDIR)$(includedir)/vss $(DESTDIR)$(schemadir)
+	-rmdir $(DESTDIR)$(datarootdir)/vss 2>/dev/null
 	for m in $(MANPAGES); do s=$${m##*.}; rm -f $(DESTDIR)$(mandir)/man$$s/$${m##*/}; done
 	rm -f $(TOOLS:%=$(DESTDIR)$(bashcompdir)/%) $(TOOLS:%=$(DESTDIR)$(zshcompdir)/_%)
 
