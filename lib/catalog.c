@@ -85,7 +85,7 @@ int vss__catalog_load(const struct vss_context *ctx, struct vss_snapshot_list **
 		rc = vss__error(rc, "cannot read the catalog '%s': %s", path, strerror(-rc));
 		goto out;
 	}
-	rc = vss__snapshots_from_xml(xml, len, path, "catalog", &list, NULL);
+	rc = vss__snapshots_from_xml(xml, len, path, "CATALOG", &list, NULL);
 	if (rc < 0) {
 		vss__error_prefix("the catalog is damaged (rebuild it with 'vss-list --rescan')");
 		goto out;
@@ -142,7 +142,6 @@ int vss__catalog_tidy(const struct vss_context *ctx)
 /* Caller holds the exclusive catalog lock. */
 int vss__catalog_save(const struct vss_context *ctx, const struct vss_snapshot_list *list)
 {
-	static const char *const attrs[] = { "version", "1", NULL };
 	char *path = NULL, *xml = NULL;
 	size_t len = 0;
 	int rc;
@@ -155,7 +154,7 @@ int vss__catalog_save(const struct vss_context *ctx, const struct vss_snapshot_l
 		rc = -ENOMEM;
 		goto out;
 	}
-	rc = vss__snapshots_to_xml("catalog", attrs, list, &xml, &len);
+	rc = vss__snapshots_to_xml("CATALOG", NULL, list, &xml, &len);
 	if (rc < 0)
 		goto out;
 	remove_stale_temporaries(ctx);

@@ -46,7 +46,7 @@ static char *pending_path(const struct vss_context *ctx, const struct vss_guid *
 int vss__pending_write(const struct vss_context *ctx, const struct vss_guid *set_id,
 		       const struct vss_snapshot_list *planned)
 {
-	char guid[VSS_GUID_STRING_MAX], pid[32], start[32];
+	char guid[VSS_GUID_STRING_MAX], bare[VSS_GUID_STRING_MAX], pid[32], start[32];
 	char *dir = NULL, *path = NULL, *xml = NULL;
 	uint64_t start_time = 0;
 	size_t len = 0;
@@ -56,7 +56,8 @@ int vss__pending_write(const struct vss_context *ctx, const struct vss_guid *set
 	vss__process_start_time(getpid(), &start_time);
 	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
 	snprintf(start, sizeof(start), "%llu", (unsigned long long)start_time);
-	const char *attrs[] = { "id", guid, "creator-pid", pid, "creator-start", start, NULL };
+	const char *attrs[] = { "snapshotSetId", vss_guid_format(set_id, 0, bare), "creatorPid", pid,
+				"creatorStart", start, NULL };
 
 	dir = pending_dir(ctx);
 	path = pending_path(ctx, set_id);
@@ -67,7 +68,7 @@ int vss__pending_write(const struct vss_context *ctx, const struct vss_guid *set
 	rc = vss__mkdir_p(dir, 0700);
 	if (rc < 0)
 		goto out;
-	rc = vss__snapshots_to_xml("pending-set", attrs, planned, &xml, &len);
+	rc = vss__snapshots_to_xml("PENDING_SET", attrs, planned, &xml, &len);
 	if (rc < 0)
 		goto out;
 	/* A new file: torn only by a crash before any copy was made, and
@@ -108,7 +109,7 @@ static int recover_one(const struct vss_context *ctx, const char *path,
 	rc = file_read_all(path, &xml, &len);
 	if (rc < 0)
 		return vss__error(rc, "cannot read journal '%s': %s", path, strerror(-rc));
-	rc = vss__snapshots_from_xml(xml, len, path, "pending-set", &planned, NULL);
+	rc = vss__snapshots_from_xml(xml, len, path, "PENDING_SET", &planned, NULL);
 	if (rc < 0) {
 		/*
 		 * The journal is written and fsynced once, before the first

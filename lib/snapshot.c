@@ -1,11 +1,12 @@
 /*
  * Shadow copy records, lists of them, and their XML form: the properties
- * file kept beside each copy and the <snapshot> elements of the catalog and
+ * file kept beside each copy and the <SNAPSHOT> elements of the catalog and
  * of the pending-set journal (lib/schema/state.rng, vss-catalog(5)).
  */
 #include <errno.h>
-#include <stdarg.h>
+#include <inttypes.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 
 #include "vss-private.h"
 #include "schema.h"
+#include "xml-attr.h"
 #include "util/file.h"
 #include "util/parse.h"
 #include "util/sbuf.h"
@@ -190,7 +192,7 @@ VSS_EXPORT pid_t vss_snapshot_get_owner_pid(const struct vss_snapshot *snap)
 
 /* ---- names -------------------------------------------------------------- */
 
-/* Indexed by enum vss_snapshot_state; also the text of <state>. */
+/* Indexed by enum vss_snapshot_state: the names tools print (the documents use status_words). */
 static const char *const state_names[] = {
 	[VSS_SS_UNKNOWN] = "Unknown",
 	[VSS_SS_PREPARING] = "Preparing",
@@ -302,38 +304,107 @@ out:
 	return rc;
 }
 
-/* ---- XML: writing --------------------------------------------------------- */
+/* ---- XML ------------------------------------------------------------------ */
 
-/* The string fields, in document order. */
-static const struct {
-	const char *element;
-	size_t offset;
-} string_fields[] = {
-	{ "original-volume", offsetof(struct vss_snapshot, original_volume) },
-	{ "original-device", offsetof(struct vss_snapshot, original_device) },
-	{ "original-uuid", offsetof(struct vss_snapshot, original_uuid) },
-	{ "original-fsroot", offsetof(struct vss_snapshot, original_fsroot) },
-	{ "original-fstype", offsetof(struct vss_snapshot, original_fstype) },
-	{ "device", offsetof(struct vss_snapshot, device) },
-	{ "store", offsetof(struct vss_snapshot, store) },
-	{ "origin", offsetof(struct vss_snapshot, origin) },
-	{ "originating-machine", offsetof(struct vss_snapshot, originating_machine) },
-	{ "service-machine", offsetof(struct vss_snapshot, service_machine) },
-	{ "exposed-name", offsetof(struct vss_snapshot, exposed_name) },
-	{ "exposed-path", offsetof(struct vss_snapshot, exposed_path) },
+/*
+ * The three documents (vss-catalog(5), lib/schema/state.rng) follow the
+ * naming of the VSS metadata documents (reference §5): UPPER_SNAKE
+ * elements, lowerCamel attributes, decimal numbers, GUIDs in lower case
+ * without braces.  A copy is one <SNAPSHOT> element whose attributes are
+ * the fields of VSS_SNAPSHOT_PROP, then ours; the properties file is a lone
+ * <SNAPSHOT>, the catalog and the pending-set journal hold a list of them.
+ * Every root carries the namespace and version="1".
+ */
+#define DOC_VERSION "1"
+#define SNAPSHOT_ELEMENT "SNAPSHOT"
+
+/* VSS_SNAPSHOT_STATE by its VSS_SS_ name without the prefix. */
+static const struct vss__enum_word status_words[] = {
+	{ VSS_SS_UNKNOWN, "UNKNOWN" },
+	{ VSS_SS_PREPARING, "PREPARING" },
+	{ VSS_SS_PROCESSING_PREPARE, "PROCESSING_PREPARE" },
+	{ VSS_SS_PREPARED, "PREPARED" },
+	{ VSS_SS_PROCESSING_PRECOMMIT, "PROCESSING_PRECOMMIT" },
+	{ VSS_SS_PRECOMMITTED, "PRECOMMITTED" },
+	{ VSS_SS_PROCESSING_COMMIT, "PROCESSING_COMMIT" },
+	{ VSS_SS_COMMITTED, "COMMITTED" },
+	{ VSS_SS_PROCESSING_POSTCOMMIT, "PROCESSING_POSTCOMMIT" },
+	{ VSS_SS_PROCESSING_PREFINALCOMMIT, "PROCESSING_PREFINALCOMMIT" },
+	{ VSS_SS_PREFINALCOMMITTED, "PREFINALCOMMITTED" },
+	{ VSS_SS_PROCESSING_POSTFINALCOMMIT, "PROCESSING_POSTFINALCOMMIT" },
+	{ VSS_SS_CREATED, "CREATED" },
+	{ VSS_SS_ABORTED, "ABORTED" },
+	{ VSS_SS_DELETED, "DELETED" },
+	{ VSS_SS_POSTCOMMITTED, "POSTCOMMITTED" },
+	{ 0, NULL },
 };
 
-#define N_STRING_FIELDS (sizeof(string_fields) / sizeof(string_fields[0]))
+/*
+ * The string fields, in document order: those of VSS_SNAPSHOT_PROP first
+ * (providerId, the attributes and the times fall between them and ours, see
+ * snapshot_fill), then ours.
+ */
+static const struct {
+	const char *name;
+	size_t offset;
+} prop_strings[] = {
+	{ "snapshotDeviceObject", offsetof(struct vss_snapshot, device) },
+	{ "originalVolumeName", offsetof(struct vss_snapshot, original_volume) },
+	{ "originatingMachine", offsetof(struct vss_snapshot, originating_machine) },
+	{ "serviceMachine", offsetof(struct vss_snapshot, service_machine) },
+	{ "exposedName", offsetof(struct vss_snapshot, exposed_name) },
+	{ "exposedPath", offsetof(struct vss_snapshot, exposed_path) },
+}, our_strings[] = {
+	{ "providerName", offsetof(struct vss_snapshot, provider_name) },
+	{ "originalDevice", offsetof(struct vss_snapshot, original_device) },
+	{ "originalUuid", offsetof(struct vss_snapshot, original_uuid) },
+	{ "originalFsroot", offsetof(struct vss_snapshot, original_fsroot) },
+	{ "originalFstype", offsetof(struct vss_snapshot, original_fstype) },
+	{ "store", offsetof(struct vss_snapshot, store) },
+	{ "origin", offsetof(struct vss_snapshot, origin) },
+};
 
-static char **field_at(struct vss_snapshot *snap, size_t i)
+#define N_PROP_STRINGS (sizeof(prop_strings) / sizeof(prop_strings[0]))
+#define N_OUR_STRINGS (sizeof(our_strings) / sizeof(our_strings[0]))
+
+/* For people reading the file; written from the numbers, ignored on read. */
+#define ATTR_NAMES_TEXT "snapshotAttributesText"
+#define CREATION_TEXT   "creationTimestampText"
+#define CONTEXT_TEXT    "snapshotContextText"
+
+/* Every attribute a <SNAPSHOT> may carry, to refuse others by name. */
+static const char *const snapshot_attributes[] = {
+	"snapshotId", "snapshotSetId", "snapshotsCount", "snapshotDeviceObject",
+	"originalVolumeName", "originatingMachine", "serviceMachine", "exposedName",
+	"exposedPath", "providerId", "snapshotAttributes", ATTR_NAMES_TEXT,
+	"creationTimestamp", CREATION_TEXT, "status", "snapshotContext", CONTEXT_TEXT,
+	"providerName", "originalDevice", "originalUuid", "originalFsroot", "originalFstype",
+	"store", "origin", "holdNs", "ownerPid", "ownerStart", "subvolumeId",
+};
+
+static char **string_at(struct vss_snapshot *snap, size_t offset)
 {
-	return (char **)((char *)snap + string_fields[i].offset);
+	return (char **)((char *)snap + offset);
 }
 
-static const char *field_get(const struct vss_snapshot *snap, size_t i)
+static const char *string_get(const struct vss_snapshot *snap, size_t offset)
 {
-	return *(char *const *)((const char *)snap + string_fields[i].offset);
+	return *(char *const *)((const char *)snap + offset);
 }
+
+static int node_line(xmlNodePtr node)
+{
+	long l = xmlGetLineNo(node);
+
+	return l > 0 && l < 0x7fffffff ? (int)l : 0;
+}
+
+static bool in_our_ns(xmlNodePtr node)
+{
+	return node->ns && xmlStrEqual(node->ns->href, X(VSS__XML_NS));
+}
+
+/* ---- XML: writing --------------------------------------------------------- */
 
 /*
  * XML 1.0 can carry only valid UTF-8 without most control characters; a
@@ -350,43 +421,28 @@ static bool xml_text_ok(const char *s)
 	return true;
 }
 
-static int add_text(xmlNodePtr parent, const char *element, const char *text, xmlNodePtr *ret)
+/* Errors of the vss__xml_set_* writers are bare codes: name them here. */
+static int set_done(int rc)
 {
-	xmlNodePtr n;
-
-	if (!xml_text_ok(text))
-		return vss__error(-EINVAL, "cannot record <%s> '%s': not valid UTF-8 text", element, text);
-	/* xmlNewTextChild escapes; xmlNewChild would take '&' as markup. */
-	n = xmlNewTextChild(parent, NULL, X(element), X(text));
-	if (!n)
-		return vss__error(-ENOMEM, "out of memory building XML");
-	if (ret)
-		*ret = n;
-	return 0;
+	return rc < 0 ? vss__error(rc, "out of memory building XML") : 0;
 }
 
-static int add_prop(xmlNodePtr node, const char *name, const char *value)
+/* A string attribute, left out when NULL ("" is a value and is kept). */
+static int set_text(xmlNodePtr node, const char *name, const char *value)
 {
+	if (!value)
+		return 0;
 	if (!xml_text_ok(value))
-		return vss__error(-EINVAL, "cannot record attribute %s '%s': not valid UTF-8 text", name,
-				  value);
-	if (!xmlNewProp(node, X(name), X(value)))
-		return vss__error(-ENOMEM, "out of memory building XML");
-	return 0;
+		return vss__error(-EINVAL, "cannot record %s '%s': not valid UTF-8 text", name, value);
+	return set_done(vss__xml_set_str(node, name, value));
 }
 
-static int add_number(xmlNodePtr parent, const char *element, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int add_number(xmlNodePtr parent, const char *element, const char *fmt, ...)
+static int set_i64(xmlNodePtr node, const char *name, int64_t value)
 {
-	char buf[64];
-	va_list ap;
+	char text[24];
 
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	return add_text(parent, element, buf, NULL);
+	snprintf(text, sizeof(text), "%" PRId64, value);
+	return set_done(vss__xml_set_str(node, name, text));
 }
 
 /* "2024-01-19T14:09:21.123456789Z" */
@@ -409,117 +465,64 @@ static void format_utc(int64_t ns, char *buf, size_t size)
 		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac);
 }
 
+/*
+ * The attributes of snap on node, always in the same order (that order is
+ * what makes saving canonical); optional ones are left out when unset.
+ */
 static int snapshot_fill(const struct vss_snapshot *snap, xmlNodePtr node)
 {
-	char guid[VSS_GUID_STRING_MAX], buf[64];
-	xmlNodePtr n;
-	char *attrs = NULL;
+	char buf[64];
+	char *words = NULL;
 	int rc;
 
-	rc = add_prop(node, "id", vss_guid_format(&snap->id, VSS_GUID_BRACES, guid));
-	if (rc < 0)
-		goto out;
-	rc = add_prop(node, "set", vss_guid_format(&snap->set_id, VSS_GUID_BRACES, guid));
-	if (rc < 0)
-		goto out;
-	rc = add_number(node, "count", "%u", snap->count);
-	if (rc < 0)
-		goto out;
-	for (size_t i = 0; i < N_STRING_FIELDS; i++) {
-		const char *v = field_get(snap, i);
-
-		if (!v)
-			continue;
-		rc = add_text(node, string_fields[i].element, v, NULL);
-		if (rc < 0)
-			goto out;
+	rc = set_done(vss__xml_set_guid(node, "snapshotId", &snap->id));
+	if (rc == 0)
+		rc = set_done(vss__xml_set_guid(node, "snapshotSetId", &snap->set_id));
+	if (rc == 0)
+		rc = set_done(vss__xml_set_u64(node, "snapshotsCount", snap->count));
+	for (size_t i = 0; rc == 0 && i < N_PROP_STRINGS; i++)
+		rc = set_text(node, prop_strings[i].name, string_get(snap, prop_strings[i].offset));
+	if (rc == 0 && !vss_guid_is_null(&snap->provider_id))
+		rc = set_done(vss__xml_set_guid(node, "providerId", &snap->provider_id));
+	if (rc == 0)
+		rc = set_done(vss__xml_set_u64(node, "snapshotAttributes", snap->attributes));
+	if (rc == 0 && snap->attributes) {
+		rc = vss_snapshot_attributes_format(snap->attributes, &words);
+		if (rc == 0)
+			rc = set_text(node, ATTR_NAMES_TEXT, words);
 	}
-	if (!vss_guid_is_null(&snap->provider_id) || snap->provider_name) {
-		n = xmlNewChild(node, NULL, X("provider"), NULL);
-		if (!n) {
-			rc = vss__error(-ENOMEM, "out of memory building XML");
-			goto out;
-		}
-		if (!vss_guid_is_null(&snap->provider_id)) {
-			rc = add_prop(n, "id", vss_guid_format(&snap->provider_id, VSS_GUID_BRACES, guid));
-			if (rc < 0)
-				goto out;
-		}
-		if (snap->provider_name) {
-			rc = add_prop(n, "name", snap->provider_name);
-			if (rc < 0)
-				goto out;
-		}
-	}
-	snprintf(buf, sizeof(buf), "0x%08x", snap->attributes);
-	rc = add_text(node, "attributes", buf, &n);
-	if (rc < 0)
-		goto out;
-	if (snap->attributes) {
-		rc = vss_snapshot_attributes_format(snap->attributes, &attrs);
-		if (rc < 0)
-			goto out;
-		/* For readers of the file; ignored when read back. */
-		rc = add_prop(n, "names", attrs);
-		if (rc < 0)
-			goto out;
-	}
-	snprintf(buf, sizeof(buf), "0x%08x", (uint32_t)snap->context);
-	rc = add_text(node, "context", buf, &n);
-	if (rc < 0)
-		goto out;
-	if (vss_snapshot_context_name(snap->context)) {
-		rc = add_prop(n, "name", vss_snapshot_context_name(snap->context));
-		if (rc < 0)
-			goto out;
-	}
-	if (snap->creation_time) {
-		snprintf(buf, sizeof(buf), "%lld", (long long)snap->creation_time);
-		rc = add_text(node, "creation-time", buf, &n);
-		if (rc < 0)
-			goto out;
+	if (rc == 0 && snap->creation_time) {
+		rc = set_i64(node, "creationTimestamp", snap->creation_time);
 		format_utc(snap->creation_time, buf, sizeof(buf));
-		rc = add_prop(n, "utc", buf);
-		if (rc < 0)
-			goto out;
+		if (rc == 0)
+			rc = set_text(node, CREATION_TEXT, buf);
 	}
-	if (!vss_snapshot_state_name(snap->state)) {
+	if (rc < 0)
+		goto out;
+	if (!vss__enum_word(status_words, (int)snap->state)) {
 		rc = vss__error(-EINVAL, "cannot record shadow copy state %d: no such state",
 				(int)snap->state);
 		goto out;
 	}
-	rc = add_text(node, "state", vss_snapshot_state_name(snap->state), NULL);
-	if (rc < 0)
-		goto out;
-	if (snap->hold_ns) {
-		rc = add_number(node, "hold-ns", "%llu", (unsigned long long)snap->hold_ns);
-		if (rc < 0)
-			goto out;
+	rc = set_done(vss__xml_set_enum(node, "status", status_words, (int)snap->state));
+	/* The bits of the LONG, as VSS keeps them: 0x10 is 16, 0xffffffff 4294967295. */
+	if (rc == 0)
+		rc = set_done(vss__xml_set_u64(node, "snapshotContext", (uint32_t)snap->context));
+	if (rc == 0)
+		rc = set_text(node, CONTEXT_TEXT, vss_snapshot_context_name(snap->context));
+	for (size_t i = 0; rc == 0 && i < N_OUR_STRINGS; i++)
+		rc = set_text(node, our_strings[i].name, string_get(snap, our_strings[i].offset));
+	if (rc == 0 && snap->hold_ns)
+		rc = set_done(vss__xml_set_u64(node, "holdNs", snap->hold_ns));
+	if (rc == 0 && snap->owner_pid > 0) {
+		rc = set_done(vss__xml_set_u64(node, "ownerPid", (uint64_t)snap->owner_pid));
+		if (rc == 0 && snap->owner_start)
+			rc = set_done(vss__xml_set_u64(node, "ownerStart", snap->owner_start));
 	}
-	if (snap->owner_pid > 0) {
-		n = xmlNewChild(node, NULL, X("owner"), NULL);
-		if (!n) {
-			rc = vss__error(-ENOMEM, "out of memory building XML");
-			goto out;
-		}
-		snprintf(buf, sizeof(buf), "%ld", (long)snap->owner_pid);
-		rc = add_prop(n, "pid", buf);
-		if (rc < 0)
-			goto out;
-		if (snap->owner_start) {
-			snprintf(buf, sizeof(buf), "%llu", (unsigned long long)snap->owner_start);
-			rc = add_prop(n, "start", buf);
-			if (rc < 0)
-				goto out;
-		}
-	}
-	if (snap->subvolume_id) {
-		rc = add_number(node, "subvolume-id", "%llu", (unsigned long long)snap->subvolume_id);
-		if (rc < 0)
-			goto out;
-	}
+	if (rc == 0 && snap->subvolume_id)
+		rc = set_done(vss__xml_set_u64(node, "subvolumeId", snap->subvolume_id));
 out:
-	free(attrs);
+	free(words);
 	return rc;
 }
 
@@ -530,7 +533,7 @@ int vss__snapshot_to_node(const struct vss_snapshot *snap, xmlNodePtr parent)
 	int rc;
 
 	ns = xmlSearchNsByHref(parent->doc, parent, X(VSS__XML_NS));
-	node = xmlNewChild(parent, ns, X("snapshot"), NULL);
+	node = xmlNewChild(parent, ns, X(SNAPSHOT_ELEMENT), NULL);
 	if (!node)
 		return vss__error(-ENOMEM, "out of memory building XML");
 	if (!ns) {
@@ -551,7 +554,7 @@ fail:
 	return rc;
 }
 
-/* A document whose root is <root_name xmlns=VSS__XML_NS>. */
+/* A document whose root is <root_name xmlns=VSS__XML_NS version="1">. */
 static int doc_new(const char *root_name, xmlDocPtr *ret_doc, xmlNodePtr *ret_root)
 {
 	xmlDocPtr doc = xmlNewDoc(X("1.0"));
@@ -568,6 +571,8 @@ static int doc_new(const char *root_name, xmlDocPtr *ret_doc, xmlNodePtr *ret_ro
 	if (!ns)
 		goto nomem;
 	xmlSetNs(root, ns);
+	if (vss__xml_set_str(root, "version", DOC_VERSION) < 0)
+		goto nomem;
 	*ret_doc = doc;
 	*ret_root = root;
 	return 0;
@@ -576,49 +581,19 @@ nomem:
 	return vss__error(-ENOMEM, "out of memory building XML");
 }
 
-static int doc_dump(xmlDocPtr doc, char **ret, size_t *ret_len)
-{
-	struct vss__xml_errors e;
-	xmlChar *mem = NULL;
-	char *text;
-	int size = 0;
-
-	vss__xml_errors_begin(&e);
-	xmlDocDumpFormatMemoryEnc(doc, &mem, &size, "UTF-8", 1);
-	vss__xml_errors_end(&e);
-	if (!mem || size < 0) {
-		xmlFree(mem);
-		return vss__error(-ENOMEM, "cannot serialise XML: %s",
-				  e.seen ? e.message : "out of memory");
-	}
-	/* Hand back malloc() memory whatever allocator libxml2 was given. */
-	text = malloc((size_t)size + 1);
-	if (!text) {
-		xmlFree(mem);
-		return vss__error(-ENOMEM, "out of memory serialising XML");
-	}
-	memcpy(text, mem, (size_t)size);
-	text[size] = '\0';
-	xmlFree(mem);
-	*ret = text;
-	if (ret_len)
-		*ret_len = (size_t)size;
-	return 0;
-}
-
 VSS_EXPORT int vss_snapshot_to_xml(const struct vss_snapshot *snap, char **ret)
 {
 	xmlDocPtr doc = NULL;
 	xmlNodePtr root;
 	int rc;
 
-	rc = doc_new("snapshot", &doc, &root);
+	rc = doc_new(SNAPSHOT_ELEMENT, &doc, &root);
 	if (rc < 0)
 		goto out;
 	rc = snapshot_fill(snap, root);
 	if (rc < 0)
 		goto out;
-	rc = doc_dump(doc, ret, NULL);
+	rc = vss__xml_save(doc, ret, NULL);
 out:
 	xmlFreeDoc(doc);
 	return rc;
@@ -635,11 +610,12 @@ int vss__snapshots_to_xml(const char *root_name, const char *const *attrs,
 	if (rc < 0)
 		goto out;
 	for (size_t i = 0; attrs && attrs[i]; i += 2) {
-		if (!attrs[i + 1]) {
-			rc = vss__error(-EINVAL, "attribute '%s' of <%s> has no value", attrs[i], root_name);
+		if (!attrs[i + 1] || strcmp(attrs[i], "version") == 0) {
+			rc = vss__error(-EINVAL, "attribute '%s' of <%s> has no value or is reserved",
+					attrs[i], root_name);
 			goto out;
 		}
-		rc = add_prop(root, attrs[i], attrs[i + 1]);
+		rc = set_text(root, attrs[i], attrs[i + 1]);
 		if (rc < 0)
 			goto out;
 	}
@@ -648,7 +624,7 @@ int vss__snapshots_to_xml(const char *root_name, const char *const *attrs,
 		if (rc < 0)
 			goto out;
 	}
-	rc = doc_dump(doc, ret, ret_len);
+	rc = vss__xml_save(doc, ret, ret_len);
 out:
 	xmlFreeDoc(doc);
 	return rc;
@@ -656,339 +632,147 @@ out:
 
 /* ---- XML: reading --------------------------------------------------------- */
 
-static int node_line(xmlNodePtr node)
-{
-	long l = xmlGetLineNo(node);
-
-	return l > 0 && l < 0x7fffffff ? (int)l : 0;
-}
-
-static bool in_our_ns(xmlNodePtr node)
-{
-	return node->ns && xmlStrEqual(node->ns->href, X(VSS__XML_NS));
-}
-
-/* The text of node, malloc()ed ("" for an empty element). */
-static int node_text(xmlNodePtr node, char **ret)
-{
-	xmlChar *c = xmlNodeGetContent(node);
-	char *s;
-
-	s = strdup(c ? (const char *)c : "");
-	xmlFree(c);
-	if (!s)
-		return vss__error(-ENOMEM, "out of memory reading XML");
-	*ret = s;
-	return 0;
-}
-
-/* An attribute without namespace, malloc()ed, or NULL when absent. */
-static int node_attr(xmlNodePtr node, const char *name, char **ret)
-{
-	xmlChar *v = xmlGetNoNsProp(node, X(name));
-	char *s = NULL;
-
-	if (v) {
-		s = strdup((const char *)v);
-		xmlFree(v);
-		if (!s)
-			return vss__error(-ENOMEM, "out of memory reading XML");
-	}
-	*ret = s;
-	return 0;
-}
-
-static int guid_attr(xmlNodePtr node, const char *name, const char *file, bool required,
-		     struct vss_guid *ret)
-{
-	char *v = NULL;
-	int rc;
-
-	rc = node_attr(node, name, &v);
-	if (rc < 0)
-		goto out;
-	if (!v) {
-		if (required)
-			rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, node_line(node), 0,
-					    "<%s> lacks its %s attribute", (const char *)node->name, name);
-		goto out;
-	}
-	if (vss_guid_parse(v, ret) < 0)
-		rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, node_line(node), 0,
-				    "%s '%s' of <%s> is not a GUID", name, v, (const char *)node->name);
-out:
-	free(v);
-	return rc;
-}
-
-enum num_kind { NUM_U32, NUM_U64, NUM_I64, NUM_HEX32, NUM_PID };
-
-static int parse_number(const char *text, enum num_kind kind, void *ret)
-{
-	uint64_t u64;
-	uint32_t u32;
-	int64_t i64;
-	int rc;
-
-	switch (kind) {
-	case NUM_U32:
-		rc = parse_u32(text, &u32);
-		if (rc == 0)
-			*(uint32_t *)ret = u32;
-		return rc;
-	case NUM_HEX32:
-		rc = parse_hex_u32(text, &u32);
-		if (rc == 0)
-			*(uint32_t *)ret = u32;
-		return rc;
-	case NUM_U64:
-		rc = parse_u64(text, &u64);
-		if (rc == 0)
-			*(uint64_t *)ret = u64;
-		return rc;
-	case NUM_I64:
-		rc = parse_i64(text, &i64);
-		if (rc == 0)
-			*(int64_t *)ret = i64;
-		return rc;
-	case NUM_PID:
-		rc = parse_u32(text, &u32);
-		if (rc == 0 && (u32 == 0 || u32 > 0x7fffffff))
-			rc = -ERANGE;
-		if (rc == 0)
-			*(pid_t *)ret = (pid_t)u32;
-		return rc;
-	}
-	return -EINVAL;
-}
-
-static const char *num_kind_text(enum num_kind kind)
-{
-	switch (kind) {
-	case NUM_HEX32:
-		return "a 32-bit hexadecimal number (0x...)";
-	case NUM_I64:
-		return "a signed 64-bit integer";
-	case NUM_PID:
-		return "a process ID";
-	case NUM_U32:
-		return "an unsigned 32-bit integer";
-	case NUM_U64:
-	default:
-		return "an unsigned 64-bit integer";
-	}
-}
-
-/* The number in the text of node (attr NULL) or in its attribute attr. */
-static int number_of(xmlNodePtr node, const char *attr, const char *file, enum num_kind kind,
-		     void *ret)
+/* A signed decimal attribute (no typed reader has a sign). */
+static int get_i64(xmlNodePtr node, const char *name, const char *file, int64_t *ret)
 {
 	char *text = NULL;
+	int64_t n;
 	int rc;
 
-	rc = attr ? node_attr(node, attr, &text) : node_text(node, &text);
+	rc = vss__xml_get_str(node, name, false, file, &text);
 	if (rc < 0 || !text)
 		goto out;
-	if (parse_number(text, kind, ret) < 0) {
-		if (attr)
-			rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, node_line(node), 0,
-					    "%s '%s' of <%s> is not %s", attr, text,
-					    (const char *)node->name, num_kind_text(kind));
-		else
-			rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, node_line(node), 0,
-					    "<%s> '%s' is not %s", (const char *)node->name, text,
-					    num_kind_text(kind));
-	}
+	if (parse_i64(text, &n) < 0)
+		rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, node_line(node), 0,
+				    "<%s> attribute '%s': '%s' is not a decimal number",
+				    (const char *)node->name, name, text);
+	else
+		*ret = n;
 out:
 	free(text);
 	return rc;
 }
 
-static int state_of(xmlNodePtr node, const char *file, enum vss_snapshot_state *ret)
+/* Refuse attributes a <SNAPSHOT> cannot have, by name. */
+static int check_attributes(xmlNodePtr node, bool is_root, const char *file)
 {
-	char *text = NULL;
+	for (xmlAttrPtr a = node->properties; a; a = a->next) {
+		const char *name = (const char *)a->name;
+		bool known = !a->ns && is_root && strcmp(name, "version") == 0;
+
+		for (size_t i = 0; !known && i < sizeof(snapshot_attributes) / sizeof(char *); i++)
+			known = !a->ns && strcmp(name, snapshot_attributes[i]) == 0;
+		if (!known)
+			return vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, node_line(node), 0,
+					      "<%s> has an unknown attribute '%s%s%s'",
+					      (const char *)node->name,
+					      a->ns && a->ns->prefix ? (const char *)a->ns->prefix : "",
+					      a->ns && a->ns->prefix ? ":" : "", name);
+	}
+	return 0;
+}
+
+/* A <SNAPSHOT> is all attributes: no text, no child elements. */
+static int check_empty(xmlNodePtr node, const char *file)
+{
+	for (xmlNodePtr c = node->children; c; c = c->next) {
+		if (c->type == XML_COMMENT_NODE || c->type == XML_PI_NODE || xmlIsBlankNode(c))
+			continue;
+		if (c->type == XML_ELEMENT_NODE)
+			return vss__xml_unexpected(c, file);
+		/* A text node's line is where it ends: the element's says more. */
+		return vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, node_line(node), 0,
+				      "text is not allowed inside <%s>", (const char *)node->name);
+	}
+	return 0;
+}
+
+static int snapshot_read(struct vss_snapshot *snap, xmlNodePtr node, const char *file)
+{
+	uint32_t u32 = 0;
+	int status = VSS_SS_UNKNOWN;
 	int rc;
 
-	rc = node_text(node, &text);
-	if (rc < 0)
-		goto out;
-	for (size_t i = 0; i < N_STATES; i++) {
-		if (strcmp(state_names[i], text) == 0) {
-			*ret = (enum vss_snapshot_state)i;
-			goto out;
-		}
-	}
-	rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, node_line(node), 0,
-			    "<state> '%s' is not a shadow copy state (Created, Aborted, ...)", text);
-out:
-	free(text);
+	rc = vss__xml_get_guid(node, "snapshotId", true, file, &snap->id);
+	if (rc == 0)
+		rc = vss__xml_get_guid(node, "snapshotSetId", true, file, &snap->set_id);
+	if (rc == 0)
+		rc = vss__xml_get_u32(node, "snapshotsCount", true, file, &u32);
+	snap->count = u32;
+	for (size_t i = 0; rc == 0 && i < N_PROP_STRINGS; i++)
+		rc = vss__xml_get_str(node, prop_strings[i].name, false, file,
+				      string_at(snap, prop_strings[i].offset));
+	if (rc == 0)
+		rc = vss__xml_get_guid(node, "providerId", false, file, &snap->provider_id);
+	/* The *Text attributes are for people; the numbers are the truth. */
+	if (rc == 0)
+		rc = vss__xml_get_u32(node, "snapshotAttributes", true, file, &snap->attributes);
+	if (rc == 0)
+		rc = get_i64(node, "creationTimestamp", file, &snap->creation_time);
+	if (rc == 0)
+		rc = vss__xml_get_enum(node, "status", true, file, status_words, &status);
+	snap->state = (enum vss_snapshot_state)status;
+	u32 = 0;
+	if (rc == 0)
+		rc = vss__xml_get_u32(node, "snapshotContext", true, file, &u32);
+	snap->context = (int32_t)u32;
+	for (size_t i = 0; rc == 0 && i < N_OUR_STRINGS; i++)
+		rc = vss__xml_get_str(node, our_strings[i].name, false, file,
+				      string_at(snap, our_strings[i].offset));
+	if (rc == 0)
+		rc = vss__xml_get_u64(node, "holdNs", false, file, &snap->hold_ns);
+	u32 = 0;
+	if (rc == 0)
+		rc = vss__xml_get_u32(node, "ownerPid", false, file, &u32);
+	if (rc == 0 && vss__xml_has_attr(node, "ownerPid") && (u32 == 0 || u32 > 0x7fffffff))
+		rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, node_line(node), 0,
+				    "<%s> attribute 'ownerPid': '%u' is not a process ID",
+				    (const char *)node->name, u32);
+	snap->owner_pid = (pid_t)u32;
+	if (rc == 0 && vss__xml_has_attr(node, "ownerStart") && !snap->owner_pid)
+		rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, node_line(node), 0,
+				    "<%s> attribute 'ownerStart' is given without 'ownerPid'",
+				    (const char *)node->name);
+	if (rc == 0)
+		rc = vss__xml_get_u64(node, "ownerStart", false, file, &snap->owner_start);
+	if (rc == 0)
+		rc = vss__xml_get_u64(node, "subvolumeId", false, file, &snap->subvolume_id);
 	return rc;
 }
 
-/* Bits of the elements seen, to refuse duplicates and missing ones. */
-enum {
-	SEEN_COUNT = 1u << 0,
-	SEEN_PROVIDER = 1u << 1,
-	SEEN_ATTRIBUTES = 1u << 2,
-	SEEN_CONTEXT = 1u << 3,
-	SEEN_CREATION = 1u << 4,
-	SEEN_STATE = 1u << 5,
-	SEEN_HOLD = 1u << 6,
-	SEEN_OWNER = 1u << 7,
-	SEEN_SUBVOL = 1u << 8,
-	SEEN_STRING0 = 1u << 9,  /* + index into string_fields */
-};
-
-static int child_parse(struct vss_snapshot *snap, xmlNodePtr c, const char *file, uint32_t *seen)
+/*
+ * check_names: refuse unknown attributes by name.  The schema refuses them
+ * too; a document it passed needs no second look, which matters for a
+ * catalog of thousands of copies read by every command.
+ */
+static int snapshot_parse(xmlNodePtr node, const char *file, bool check_names,
+			  struct vss_snapshot **ret)
 {
-	const char *name = (const char *)c->name;
-	uint32_t bit = 0;
-	uint32_t u32;
-	int rc = 0;
-
-	if (!in_our_ns(c))
-		goto unknown;
-	for (size_t i = 0; i < N_STRING_FIELDS; i++) {
-		if (strcmp(name, string_fields[i].element) == 0) {
-			char *text = NULL;
-
-			bit = SEEN_STRING0 << i;
-			if (*seen & bit)
-				goto duplicate;
-			rc = node_text(c, &text);
-			if (rc < 0)
-				return rc;
-			free(*field_at(snap, i));
-			*field_at(snap, i) = text;
-			goto done;
-		}
-	}
-	if (strcmp(name, "count") == 0) {
-		bit = SEEN_COUNT;
-		if (*seen & bit)
-			goto duplicate;
-		rc = number_of(c, NULL, file, NUM_U32, &u32);
-		if (rc == 0)
-			snap->count = u32;
-	} else if (strcmp(name, "provider") == 0) {
-		bit = SEEN_PROVIDER;
-		if (*seen & bit)
-			goto duplicate;
-		rc = guid_attr(c, "id", file, false, &snap->provider_id);
-		if (rc == 0)
-			rc = node_attr(c, "name", &snap->provider_name);
-	} else if (strcmp(name, "attributes") == 0) {
-		bit = SEEN_ATTRIBUTES;
-		if (*seen & bit)
-			goto duplicate;
-		rc = number_of(c, NULL, file, NUM_HEX32, &snap->attributes);
-	} else if (strcmp(name, "context") == 0) {
-		bit = SEEN_CONTEXT;
-		if (*seen & bit)
-			goto duplicate;
-		rc = number_of(c, NULL, file, NUM_HEX32, &u32);
-		if (rc == 0)
-			snap->context = (int32_t)u32;
-	} else if (strcmp(name, "creation-time") == 0) {
-		bit = SEEN_CREATION;
-		if (*seen & bit)
-			goto duplicate;
-		/* The utc attribute is for people; the number is the truth. */
-		rc = number_of(c, NULL, file, NUM_I64, &snap->creation_time);
-	} else if (strcmp(name, "state") == 0) {
-		bit = SEEN_STATE;
-		if (*seen & bit)
-			goto duplicate;
-		rc = state_of(c, file, &snap->state);
-	} else if (strcmp(name, "hold-ns") == 0) {
-		bit = SEEN_HOLD;
-		if (*seen & bit)
-			goto duplicate;
-		rc = number_of(c, NULL, file, NUM_U64, &snap->hold_ns);
-	} else if (strcmp(name, "owner") == 0) {
-		bit = SEEN_OWNER;
-		if (*seen & bit)
-			goto duplicate;
-		if (!xmlHasProp(c, X("pid"))) {
-			return vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, node_line(c), 0,
-					      "<owner> lacks its pid attribute");
-		}
-		rc = number_of(c, "pid", file, NUM_PID, &snap->owner_pid);
-		if (rc == 0)
-			rc = number_of(c, "start", file, NUM_U64, &snap->owner_start);
-	} else if (strcmp(name, "subvolume-id") == 0) {
-		bit = SEEN_SUBVOL;
-		if (*seen & bit)
-			goto duplicate;
-		rc = number_of(c, NULL, file, NUM_U64, &snap->subvolume_id);
-	} else {
-		goto unknown;
-	}
-	if (rc < 0)
-		return rc;
-done:
-	*seen |= bit;
-	return 0;
-duplicate:
-	return vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, node_line(c), 0,
-			      "<%s> appears twice in <snapshot>", name);
-unknown:
-	return vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, node_line(c), 0,
-			      "unknown element <%s> in <snapshot>", name);
-}
-
-int vss__snapshot_from_node(xmlNodePtr node, const char *file, struct vss_snapshot **ret)
-{
-	static const struct {
-		uint32_t bit;
-		const char *name;
-	} required[] = {
-		{ SEEN_COUNT, "count" },
-		{ SEEN_ATTRIBUTES, "attributes" },
-		{ SEEN_CONTEXT, "context" },
-		{ SEEN_STATE, "state" },
-	};
 	struct vss_snapshot *snap = NULL;
-	uint32_t seen = 0;
+	bool is_root;
 	int rc;
 
 	if (node->type != XML_ELEMENT_NODE || !in_our_ns(node) ||
-	    !xmlStrEqual(node->name, X("snapshot"))) {
+	    !xmlStrEqual(node->name, X(SNAPSHOT_ELEMENT))) {
 		rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, node_line(node), 0,
-				    "expected <snapshot xmlns=\"%s\">, found <%s>", VSS__XML_NS,
-				    node->name ? (const char *)node->name : "?");
+				    "expected <%s xmlns=\"%s\">, found <%s>", SNAPSHOT_ELEMENT,
+				    VSS__XML_NS, node->name ? (const char *)node->name : "?");
 		goto out;
 	}
+	is_root = node->parent && node->parent->type == XML_DOCUMENT_NODE;
+	rc = check_names ? check_attributes(node, is_root, file) : 0;
+	if (rc == 0)
+		rc = check_empty(node, file);
+	if (rc < 0)
+		goto out;
 	snap = vss__snapshot_new();
 	if (!snap) {
 		rc = vss__error(-ENOMEM, "out of memory reading XML");
 		goto out;
 	}
-	rc = guid_attr(node, "id", file, true, &snap->id);
+	rc = snapshot_read(snap, node, file);
 	if (rc < 0)
 		goto out;
-	rc = guid_attr(node, "set", file, true, &snap->set_id);
-	if (rc < 0)
-		goto out;
-	for (xmlNodePtr c = node->children; c; c = c->next) {
-		if (c->type == XML_COMMENT_NODE || c->type == XML_PI_NODE)
-			continue;
-		if (c->type != XML_ELEMENT_NODE) {
-			rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, node_line(c), 0,
-					    "text is not allowed directly inside <snapshot>");
-			goto out;
-		}
-		rc = child_parse(snap, c, file, &seen);
-		if (rc < 0)
-			goto out;
-	}
-	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
-		if (!(seen & required[i].bit)) {
-			rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, node_line(node), 0,
-					    "<snapshot> lacks its <%s> element", required[i].name);
-			goto out;
-		}
-	}
 	*ret = snap;
 	snap = NULL;
 out:
@@ -996,11 +780,17 @@ out:
 	return rc;
 }
 
+int vss__snapshot_from_node(xmlNodePtr node, const char *file, struct vss_snapshot **ret)
+{
+	return snapshot_parse(node, file, true, ret);
+}
+
 /*
  * A schema violation, kept while the document is read anyway: where the
  * reader finds something wrong too, its message is the more precise one
- * ("<snapshot> lacks its <state> element" rather than libxml2's "expecting
- * an element, got nothing"); otherwise the schema's stands.
+ * ("<SNAPSHOT> lacks its 'status' attribute" rather than libxml2's
+ * "Element SNAPSHOT failed to validate attributes"); otherwise the
+ * schema's stands.
  */
 struct schema_verdict {
 	int code;
@@ -1014,12 +804,13 @@ static int verdict_raise(const struct schema_verdict *v, const char *file)
 	return vss__error_at(v->code, file, v->line, v->column, "%s", v->message);
 }
 
-/* Parse, check the root element, validate against the schema. */
+/* Parse, check the root element and its version, validate against the schema. */
 static int doc_read(const char *xml, size_t len, const char *file, const char *root_name,
 		    xmlDocPtr *ret, struct schema_verdict *verdict)
 {
 	xmlDocPtr doc = NULL;
 	xmlNodePtr root;
+	char *version = NULL;
 	int rc;
 
 	memset(verdict, 0, sizeof(*verdict));
@@ -1033,6 +824,15 @@ static int doc_read(const char *xml, size_t len, const char *file, const char *r
 				    (const char *)root->name, root->ns ? " in namespace " : "",
 				    root->ns ? (const char *)root->ns->href : "",
 				    root->ns ? "" : " without namespace", root_name, VSS__XML_NS);
+		goto out;
+	}
+	rc = vss__xml_get_str(root, "version", true, file, &version);
+	if (rc < 0)
+		goto out;
+	if (strcmp(version, DOC_VERSION) != 0) {
+		rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, node_line(root), 0,
+				    "<%s> attribute 'version': '%s' is not supported (only %s is)",
+				    root_name, version, DOC_VERSION);
 		goto out;
 	}
 	rc = vss__schema_validate(doc, "state", file);
@@ -1050,6 +850,7 @@ static int doc_read(const char *xml, size_t len, const char *file, const char *r
 	*ret = doc;
 	doc = NULL;
 out:
+	free(version);
 	xmlFreeDoc(doc);
 	return rc;
 }
@@ -1064,10 +865,10 @@ VSS_EXPORT int vss_snapshot_from_xml(const char *xml, size_t len, const char *fi
 
 	if (!xml)
 		return vss__error(-EINVAL, "no XML document given");
-	rc = doc_read(xml, len, filename, "snapshot", &doc, &verdict);
+	rc = doc_read(xml, len, filename, SNAPSHOT_ELEMENT, &doc, &verdict);
 	if (rc < 0)
 		goto out;
-	rc = vss__snapshot_from_node(xmlDocGetRootElement(doc), filename, &snap);
+	rc = snapshot_parse(xmlDocGetRootElement(doc), filename, verdict.code != 0, &snap);
 	if (rc == 0 && verdict.code)
 		rc = verdict_raise(&verdict, filename);
 	if (rc < 0)
@@ -1080,14 +881,37 @@ out:
 	return rc;
 }
 
+/*
+ * The attributes of the pending-set journal's root, typed (the schema only
+ * says they are there); a catalog has none.
+ */
+static int root_check(xmlNodePtr root, const char *file)
+{
+	bool journal = xmlStrEqual(root->name, X("PENDING_SET"));
+	struct vss_guid g;
+	uint64_t n;
+	int rc;
+
+	rc = vss__xml_get_guid(root, "snapshotSetId", journal, file, &g);
+	if (rc == 0)
+		rc = vss__xml_get_u64(root, "creatorPid", journal, file, &n);
+	if (rc == 0)
+		rc = vss__xml_get_u64(root, "creatorStart", journal, file, &n);
+	return rc;
+}
+
+/* The root's attributes but version, as name, value, ..., NULL. */
 static int root_attrs(xmlNodePtr root, char ***ret)
 {
 	struct strv v = STRV_INIT;
 	int rc = 0;
 
 	for (xmlAttrPtr a = root->properties; a; a = a->next) {
-		xmlChar *value = xmlNodeListGetString(root->doc, a->children, 1);
+		xmlChar *value;
 
+		if (!a->ns && xmlStrEqual(a->name, X("version")))
+			continue;
+		value = xmlNodeListGetString(root->doc, a->children, 1);
 		rc = strv_push(&v, (const char *)a->name);
 		if (rc == 0)
 			rc = strv_push(&v, value ? (const char *)value : "");
@@ -1112,6 +936,60 @@ out:
 	return rc;
 }
 
+struct id_at {
+	const struct vss_guid *id;
+	size_t pos;
+};
+
+static int compare_id_at(const void *a, const void *b)
+{
+	const struct id_at *x = a, *y = b;
+	int c = memcmp(x->id->bytes, y->id->bytes, sizeof(x->id->bytes));
+
+	if (c)
+		return c;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/*
+ * A copy listed twice is refused at its second appearance.  Sorting finds
+ * repeats in n log n: a catalog of 10,000 copies is read by every command.
+ */
+static int check_duplicates(xmlNodePtr root, const struct vss_snapshot_list *list,
+			    const char *file)
+{
+	size_t n = vss_snapshot_list_count(list), first = SIZE_MAX, i;
+	char guid[VSS_GUID_STRING_MAX];
+	struct id_at *v;
+	xmlNodePtr c;
+
+	if (n < 2)
+		return 0;
+	v = calloc(n, sizeof(*v));
+	if (!v)
+		return vss__error(-ENOMEM, "out of memory reading XML");
+	for (i = 0; i < n; i++) {
+		v[i].id = &vss_snapshot_list_get(list, i)->id;
+		v[i].pos = i;
+	}
+	qsort(v, n, sizeof(*v), compare_id_at);
+	for (i = 1; i < n; i++)
+		if (vss_guid_equal(v[i - 1].id, v[i].id) && v[i].pos < first)
+			first = v[i].pos;
+	free(v);
+	if (first == SIZE_MAX)
+		return 0;
+	/* The list holds the element children of root, in order. */
+	i = 0;
+	for (c = root->children; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE && i++ == first)
+			break;
+	return vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, c ? node_line(c) : 0, 0,
+			      "shadow copy %s is listed twice",
+			      vss_guid_format(&vss_snapshot_list_get(list, first)->id,
+					      VSS_GUID_BRACES, guid));
+}
+
 int vss__snapshots_from_xml(const char *xml, size_t len, const char *file, const char *root_name,
 			    struct vss_snapshot_list **ret, char ***ret_attrs)
 {
@@ -1129,6 +1007,9 @@ int vss__snapshots_from_xml(const char *xml, size_t len, const char *file, const
 	if (rc < 0)
 		goto out;
 	root = xmlDocGetRootElement(doc);
+	rc = root_check(root, file);
+	if (rc < 0)
+		goto out;
 	list = vss__snapshot_list_new();
 	if (!list) {
 		rc = vss__error(-ENOMEM, "out of memory reading XML");
@@ -1137,22 +1018,17 @@ int vss__snapshots_from_xml(const char *xml, size_t len, const char *file, const
 	for (xmlNodePtr c = root->children; c; c = c->next) {
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
-		rc = vss__snapshot_from_node(c, file, &snap);
+		rc = snapshot_parse(c, file, verdict.code != 0, &snap);
 		if (rc < 0)
 			goto out;
-		if (vss__snapshot_list_find(list, &snap->id) >= 0) {
-			char guid[VSS_GUID_STRING_MAX];
-
-			rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, node_line(c), 0,
-					    "shadow copy %s is listed twice",
-					    vss_guid_format(&snap->id, VSS_GUID_BRACES, guid));
-			goto out;
-		}
 		rc = vss__snapshot_list_append(list, snap);
 		if (rc < 0)
 			goto out;
 		snap = vss_snapshot_unref(snap);
 	}
+	rc = check_duplicates(root, list, file);
+	if (rc < 0)
+		goto out;
 	if (verdict.code) {
 		rc = verdict_raise(&verdict, file);
 		goto out;

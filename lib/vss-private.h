@@ -23,7 +23,7 @@
 #define VSS__CREATE_LOCK    "create.lock"  /* under the run dir */
 #define VSS__CATALOG_LOCK   "catalog.lock" /* under the state dir */
 #define VSS__STORE_DIR      ".vss"         /* per-volume store of copies */
-#define VSS__XML_NS         "urn:vss:linux:snapshot:1"
+#define VSS__XML_NS         "x-schema:#VssLinuxSnapshot"
 
 /* ---- errors (error.c) ------------------------------------------------ */
 
@@ -98,9 +98,9 @@ struct vss_snapshot {
 struct vss_snapshot *vss__snapshot_new(void);
 /* Replace *field with a copy of value (NULL allowed). -ENOMEM. */
 int vss__strset(char **field, const char *value);
-/* Append the <snapshot> element for snap under parent. */
+/* Append the <SNAPSHOT> element for snap under parent. */
 int vss__snapshot_to_node(const struct vss_snapshot *snap, xmlNodePtr parent);
-/* Parse a <snapshot> element; file names the document in errors. */
+/* Parse a <SNAPSHOT> element; file names the document in errors. */
 int vss__snapshot_from_node(xmlNodePtr node, const char *file, struct vss_snapshot **ret);
 /* "<store>/<id>.xml" (bare lower-case GUID, no braces), malloc()ed, or
  * NULL (no store / no memory). */
@@ -183,11 +183,12 @@ int vss__catalog_delete(struct vss_context *ctx, struct vss_snapshot_list *list,
 			unsigned int flags, enum vss_notice what);
 
 /*
- * The XML of a list of copies under a root element (catalog, pending-set),
- * shared by the catalog and the pending journal.  attrs: name, value, ...,
- * NULL, put on the root element.  Reading validates against the schema;
- * ret_attrs (may be NULL) receives the root's attributes the same way,
- * malloc()ed.
+ * The XML of a list of copies under a root element (CATALOG, PENDING_SET),
+ * shared by the catalog and the pending journal.  The root always carries
+ * the namespace and version="1"; attrs: name, value, ..., NULL, put on it
+ * after them.  Reading checks the root and its version and validates
+ * against the schema; ret_attrs (may be NULL) receives the root's other
+ * attributes the same way, malloc()ed.
  */
 int vss__snapshots_to_xml(const char *root_name, const char *const *attrs,
 			  const struct vss_snapshot_list *list, char **ret, size_t *ret_len);

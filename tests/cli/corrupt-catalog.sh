@@ -29,19 +29,25 @@ check_corrupt() {
 }
 
 check_corrupt "truncated XML" '<?xml version="1.0" encoding="UTF-8"?>
-<catalog xmlns="urn:vss:linux:snapshot:1" version="1">
-  <snapshot'
+<CATALOG xmlns="x-schema:#VssLinuxSnapshot" version="1">
+  <SNAPSHOT'
 check_corrupt "not XML at all" 'this is not a catalog
 at all
 '
 check_corrupt "an unbalanced element on line 3" '<?xml version="1.0"?>
-<catalog xmlns="urn:vss:linux:snapshot:1" version="1">
-</snapshot>
-</catalog>
+<CATALOG xmlns="x-schema:#VssLinuxSnapshot" version="1">
+</SNAPSHOT>
+</CATALOG>
 '
 # Well-formed but not a catalog: invalid for the schema, also exit 4.
 check_corrupt "the wrong document" '<?xml version="1.0"?>
 <notacatalog/>
+'
+# A copy without its status: the message names the attribute.
+check_corrupt "a copy without its status" '<?xml version="1.0"?>
+<CATALOG xmlns="x-schema:#VssLinuxSnapshot" version="1">
+  <SNAPSHOT snapshotId="b5946137-7b9f-4925-af80-51abd60b20d5" snapshotSetId="cdf70d69-615e-4c56-9359-c9ca584f0d3e" snapshotsCount="1" snapshotAttributes="0" snapshotContext="0"/>
+</CATALOG>
 '
 
 cli_finish

@@ -24,7 +24,7 @@ for state in "no catalog file" "an empty catalog"; do
 	if [ "$state" = "an empty catalog" ]; then
 		cat >"$VSS_STATEDIR/catalog.xml" <<'XML'
 <?xml version="1.0" encoding="UTF-8"?>
-<catalog xmlns="urn:vss:linux:snapshot:1" version="1"/>
+<CATALOG xmlns="x-schema:#VssLinuxSnapshot" version="1"/>
 XML
 	fi
 	expect "vss-list, $state" 0 '' '' -- "$BIN/vss-list"

@@ -10,7 +10,7 @@
 # pkg-config (libxml-2.0 blkid mount smartcols uuid) and -lbtrfsutil.
 #
 # With --run SECONDS each target then runs that long, starting from
-# tests/fuzz/corpus/<target>/ when there is one (new inputs go to
+# tests/fuzz/corpus/<doc>/ (for fuzz-<doc>) when there is one (new inputs go to
 # build/fuzz/corpus/<target>/, never into the source tree).
 #
 # Without clang it says so and exits 77 (apt-get install clang is the fix).
@@ -86,7 +86,8 @@ for t in "${targets[@]}"; do
 	corpus=$out/corpus/$name
 	mkdir -p "$corpus"
 	seeds=()
-	[ -d "tests/fuzz/corpus/$name" ] && seeds=("tests/fuzz/corpus/$name")
+	# Seeds of fuzz-<doc> are in tests/fuzz/corpus/<doc>/.
+	[ -d "tests/fuzz/corpus/${name#fuzz-}" ] && seeds=("tests/fuzz/corpus/${name#fuzz-}")
 	echo "  RUN     $name for $run_secs s"
 	"$out/$name" -max_total_time="$run_secs" -print_final_stats=1 "$corpus" "${seeds[@]}"
 done

@@ -43,7 +43,7 @@ after=$(fields)
 check_consistent "$b/.vss" "$h/.vss"
 
 check "a corrupt catalog is reported as an invalid document, then rebuilt"
-printf '<?xml version="1.0"?>\n<catalog><snapshot id="{broken' >"$catalog"
+printf '<?xml version="1.0"?>\n<CATALOG><SNAPSHOT snapshotId="{broken' >"$catalog"
 run_rc 4 vss-list
 grep -q 'catalog' "$ERR" || fail "the error does not name the catalog: $(cat "$ERR")"
 run_ok vss-list --rescan

@@ -283,8 +283,8 @@ static void test_catalog__truncated_is_corrupt(void **state)
 	char *path = join(f->statedir, VSS__CATALOG_FILE);
 	const struct vss_error *e;
 
-	write_catalog(f, "<?xml version=\"1.0\"?>\n<catalog xmlns=\"urn:vss:linux:snapshot:1\" "
-			 "version=\"1\">\n  <snapshot id=\"{b5946137-7b9f-4925-af80-51abd60b20d5}\"");
+	write_catalog(f, "<?xml version=\"1.0\"?>\n<CATALOG xmlns=\"x-schema:#VssLinuxSnapshot\" "
+			 "version=\"1\">\n  <SNAPSHOT snapshotId=\"b5946137-7b9f-4925-af80-51abd60b20d5\"");
 	assert_int_equal(vss_catalog_query(f->ctx, NULL, &l), -VSS_E_CORRUPT_XML_DOCUMENT);
 	assert_null(l);
 	e = vss_error_last();
@@ -293,11 +293,16 @@ static void test_catalog__truncated_is_corrupt(void **state)
 	assert_string_equal(e->file, path);
 	assert_int_equal(e->line, 3);
 	assert_non_null(strstr(e->message, "rescan"));
-	/* A wrong version breaks the schema. */
-	write_catalog(f, "<catalog xmlns=\"urn:vss:linux:snapshot:1\" version=\"2\"/>\n");
+	/* A version from the future is refused, by name. */
+	write_catalog(f, "<CATALOG xmlns=\"x-schema:#VssLinuxSnapshot\" version=\"2\"/>\n");
 	assert_int_equal(vss_catalog_query(f->ctx, NULL, &l), -VSS_E_INVALID_XML_DOCUMENT);
 	assert_string_equal(vss_error_last()->file, path);
 	assert_int_equal(vss_error_last()->line, 1);
+	assert_non_null(strstr(vss_error_last()->message, "'version': '2' is not supported"));
+	/* So is the catalog of the first development versions. */
+	write_catalog(f, "<catalog xmlns=\"urn:vss:linux:snapshot:1\" version=\"1\"/>\n");
+	assert_int_equal(vss_catalog_query(f->ctx, NULL, &l), -VSS_E_INVALID_XML_DOCUMENT);
+	assert_non_null(strstr(vss_error_last()->message, "expected <CATALOG>"));
 	/* An empty file is not a catalog either. */
 	write_catalog(f, "");
 	assert_int_equal(vss_catalog_query(f->ctx, NULL, &l), -VSS_E_CORRUPT_XML_DOCUMENT);
@@ -546,7 +551,7 @@ static void test_catalog__rescan_rebuilds(void **state)
 	p_stale = vss__snapshot_props_path(stale);
 	/* A damaged properties file is reported and left alone. */
 	bogus = join(f->store, "0bada1de-01a9-4625-8278-69e735f39dd2.xml");
-	assert_int_equal(file_write_atomic(bogus, "<snapshot", 9, 0644, false), 0);
+	assert_int_equal(file_write_atomic(bogus, "<SNAPSHOT", 9, 0644, false), 0);
 	{
 		struct vss_snapshot *pair[2] = { kept, vanished };
 
@@ -641,7 +646,7 @@ static void test_catalog__rescan_rebuilds_lost_catalog(void **state)
 	vss_guid_generate(&set);
 	a = make_copy(f, &set, 1, true, true);
 	b = make_copy(f, &set, 2, true, true);
-	write_catalog(f, "<catalog");
+	write_catalog(f, "<CATALOG");
 	assert_int_equal(vss_catalog_rescan(f->ctx), 0);
 	aside = join(f->statedir, VSS__CATALOG_FILE ".corrupt");
 	assert_true(path_exists(aside));

@@ -160,6 +160,10 @@ static void test_snapshot__attributes_format(void **state)
 
 /* ---- XML round trips --------------------------------------------------- */
 
+#define NS "x-schema:#VssLinuxSnapshot"
+#define ID_BARE "b5946137-7b9f-4925-af80-51abd60b20d5"
+#define SET_BARE "cdf70d69-615e-4c56-9359-c9ca584f0d3e"
+
 static void test_snapshot__xml_round_trip_full(void **state)
 {
 	struct vss_snapshot *s = full_snapshot(), *back = NULL;
@@ -167,16 +171,20 @@ static void test_snapshot__xml_round_trip_full(void **state)
 
 	(void)state;
 	assert_int_equal(vss_snapshot_to_xml(s, &xml), 0);
-	assert_non_null(strstr(xml, "xmlns=\"urn:vss:linux:snapshot:1\""));
-	assert_non_null(strstr(xml, "id=\"" ID_TEXT "\""));
-	assert_non_null(strstr(xml, "<creation-time utc=\"2024-01-19T14:09:21.123456789Z\">"
-				    "1705673361123456789</creation-time>"));
-	assert_non_null(strstr(xml, "<attributes names=\"Persistent, No auto release, Differential, "
-				    "0x80000000\">0x80020009</attributes>"));
-	assert_non_null(strstr(xml, "<context name=\"ApplicationRollback\">0x00000009</context>"));
-	assert_non_null(strstr(xml, "<state>Created</state>"));
-	assert_non_null(strstr(xml, "<owner pid=\"4242\" start=\"987654321\"/>"));
+	assert_non_null(strstr(xml, "<SNAPSHOT xmlns=\"" NS "\" version=\"1\" snapshotId=\"" ID_BARE
+				    "\" snapshotSetId=\"" SET_BARE "\" snapshotsCount=\"3\" "
+				    "snapshotDeviceObject=\"/srv/data/.vss/b5946137\""));
+	assert_non_null(strstr(xml, " providerId=\"7c036cc7-93e5-4fcd-af60-7b6962dd711f\" "
+				    "snapshotAttributes=\"2147614729\" snapshotAttributesText=\"Persistent, "
+				    "No auto release, Differential, 0x80000000\" "
+				    "creationTimestamp=\"1705673361123456789\" "
+				    "creationTimestampText=\"2024-01-19T14:09:21.123456789Z\" "
+				    "status=\"CREATED\" snapshotContext=\"9\" "
+				    "snapshotContextText=\"ApplicationRollback\" providerName=\"btrfs\""));
+	assert_non_null(strstr(xml, " holdNs=\"18446744073709551615\" ownerPid=\"4242\" "
+				    "ownerStart=\"987654321\" subvolumeId=\"257\"/>"));
 	assert_non_null(strstr(xml, "&amp; &lt;more&gt;"));
+	assert_non_null(strstr(xml, "exposedPath=\"sub/dir&#9;tab\""));
 	assert_int_equal(vss_snapshot_from_xml(xml, strlen(xml), "full.xml", &back), 0);
 	assert_same_snapshot(s, back);
 	assert_int_equal(back->refcount, 1);
@@ -195,42 +203,136 @@ static void test_snapshot__xml_round_trip_minimal(void **state)
 	assert_int_equal(vss_guid_parse(ID_TEXT, &s->id), 0);
 	assert_int_equal(vss_guid_parse(SET_TEXT, &s->set_id), 0);
 	assert_int_equal(vss_snapshot_to_xml(s, &xml), 0);
-	/* Optional elements are left out, required ones are there. */
-	assert_null(strstr(xml, "<device"));
-	assert_null(strstr(xml, "<provider"));
-	assert_null(strstr(xml, "<creation-time"));
-	assert_null(strstr(xml, "<owner"));
-	assert_null(strstr(xml, "<hold-ns"));
-	assert_null(strstr(xml, "<subvolume-id"));
-	assert_null(strstr(xml, "names="));
-	assert_non_null(strstr(xml, "<count>0</count>"));
-	assert_non_null(strstr(xml, "<attributes>0x00000000</attributes>"));
-	assert_non_null(strstr(xml, "<state>Unknown</state>"));
+	/* Optional attributes are left out, required ones are there. */
+	assert_string_equal(xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+				 "<SNAPSHOT xmlns=\"" NS "\" version=\"1\" snapshotId=\"" ID_BARE
+				 "\" snapshotSetId=\"" SET_BARE "\" snapshotsCount=\"0\" "
+				 "snapshotAttributes=\"0\" status=\"UNKNOWN\" snapshotContext=\"0\" "
+				 "snapshotContextText=\"Backup\"/>\n");
 	assert_int_equal(vss_snapshot_from_xml(xml, strlen(xml), NULL, &back), 0);
 	assert_same_snapshot(s, back);
 	assert_null(back->original_volume);
 	assert_null(back->provider_name);
 	assert_true(vss_guid_is_null(&back->provider_id));
 	vss_snapshot_unref(back);
+	/* An empty string is a value, not an absence: it is kept. */
+	assert_int_equal(vss__strset(&s->exposed_name, ""), 0);
+	free(xml);
+	assert_int_equal(vss_snapshot_to_xml(s, &xml), 0);
+	assert_non_null(strstr(xml, " exposedName=\"\" "));
+	assert_int_equal(vss_snapshot_from_xml(xml, strlen(xml), NULL, &back), 0);
+	assert_same_snapshot(s, back);
+	vss_snapshot_unref(back);
 	vss_snapshot_unref(s);
 	free(xml);
 }
 
-static void test_snapshot__xml_utc_is_ignored(void **state)
+static void test_snapshot__xml_every_status(void **state)
+{
+	struct vss_snapshot *s = vss__snapshot_new(), *back = NULL;
+	static const char *const words[] = {
+		"UNKNOWN", "PREPARING", "PROCESSING_PREPARE", "PREPARED", "PROCESSING_PRECOMMIT",
+		"PRECOMMITTED", "PROCESSING_COMMIT", "COMMITTED", "PROCESSING_POSTCOMMIT",
+		"PROCESSING_PREFINALCOMMIT", "PREFINALCOMMITTED", "PROCESSING_POSTFINALCOMMIT",
+		"CREATED", "ABORTED", "DELETED", "POSTCOMMITTED",
+	};
+	char *xml = NULL, want[64];
+
+	(void)state;
+	assert_non_null(s);
+	for (int i = 0; i <= VSS_SS_POSTCOMMITTED; i++) {
+		s->state = (enum vss_snapshot_state)i;
+		assert_int_equal(vss_snapshot_to_xml(s, &xml), 0);
+		snprintf(want, sizeof(want), " status=\"%s\" ", words[i]);
+		assert_non_null(strstr(xml, want));
+		assert_int_equal(vss_snapshot_from_xml(xml, strlen(xml), NULL, &back), 0);
+		assert_int_equal(back->state, i);
+		vss_snapshot_unref(back);
+		free(xml);
+	}
+	s->state = (enum vss_snapshot_state)16;
+	xml = NULL;
+	assert_int_equal(vss_snapshot_to_xml(s, &xml), -EINVAL);
+	assert_null(xml);
+	vss_snapshot_unref(s);
+}
+
+/* Read as written by hand: braces, upper case; the *Text attributes are ignored. */
+static void test_snapshot__xml_lenient_reading(void **state)
 {
 	static const char doc[] =
-		"<snapshot xmlns='urn:vss:linux:snapshot:1' id='" ID_TEXT "' set='" SET_TEXT "'>"
-		"<count>1</count><attributes>1</attributes><context>0x19</context>"
-		"<creation-time utc='yesterday, roughly'>-5</creation-time>"
-		"<state>Created</state></snapshot>";
+		"<SNAPSHOT xmlns='" NS "' version='1' snapshotId='" ID_TEXT "'\n"
+		" snapshotSetId='CDF70D69-615E-4C56-9359-C9CA584F0D3E' snapshotsCount='1'\n"
+		" providerId='{7C036CC7-93E5-4FCD-AF60-7B6962DD711F}'\n"
+		" snapshotAttributes='1' snapshotAttributesText='whatever you like'\n"
+		" creationTimestamp='-5' creationTimestampText='yesterday, roughly'\n"
+		" status='CREATED' snapshotContext='25' snapshotContextText='Backup'>\n"
+		"  <!-- a comment is fine -->\n"
+		"</SNAPSHOT>";
 	struct vss_snapshot *s = NULL;
+	char *xml = NULL;
 
 	(void)state;
 	assert_int_equal(vss_snapshot_from_xml(doc, strlen(doc), "x.xml", &s), 0);
 	assert_true(s->creation_time == -5);
 	assert_int_equal(s->context, VSS_CTX_NAS_ROLLBACK);
 	assert_int_equal(s->attributes, 1);
+	assert_int_equal(s->count, 1);
+	assert_int_equal(s->state, VSS_SS_CREATED);
+	assert_int_equal(vss_snapshot_to_xml(s, &xml), 0);
+	/* Written back canonically: lower case, no braces, words from the numbers. */
+	assert_non_null(strstr(xml, " snapshotSetId=\"" SET_BARE "\" "));
+	assert_non_null(strstr(xml, " providerId=\"7c036cc7-93e5-4fcd-af60-7b6962dd711f\" "));
+	assert_non_null(strstr(xml, " snapshotAttributesText=\"Persistent\" "));
+	assert_non_null(strstr(xml, " snapshotContextText=\"DataVolumeRollback\""));
+	assert_non_null(strstr(xml, " creationTimestamp=\"-5\" "));
+	free(xml);
 	vss_snapshot_unref(s);
+}
+
+/* load -> save -> load -> save gives the same bytes, for all three documents. */
+static void test_snapshot__xml_canonical(void **state)
+{
+	static const char hand[] =
+		"<?xml version='1.0'?>\n"
+		"<SNAPSHOT status='CREATED' snapshotContext='0' snapshotAttributes='0'\n"
+		"   xmlns='" NS "' snapshotsCount='2' snapshotSetId='{" SET_BARE "}'\n"
+		"   store='/s' version='1' snapshotId='" ID_BARE "' ownerStart='5' ownerPid='9'/>";
+	static const char *const attrs[] = { "snapshotSetId", SET_BARE, "creatorPid", "17",
+					     "creatorStart", "99", NULL };
+	struct vss_snapshot_list *l = vss__snapshot_list_new(), *back = NULL;
+	struct vss_snapshot *a = full_snapshot(), *b = NULL;
+	char *x1 = NULL, *x2 = NULL;
+	size_t n1 = 0, n2 = 0;
+
+	(void)state;
+	assert_int_equal(vss_snapshot_from_xml(hand, strlen(hand), "hand.xml", &b), 0);
+	assert_int_equal(vss_snapshot_to_xml(b, &x1), 0);
+	vss_snapshot_unref(b);
+	assert_int_equal(vss_snapshot_from_xml(x1, strlen(x1), "x1.xml", &b), 0);
+	assert_int_equal(vss_snapshot_to_xml(b, &x2), 0);
+	assert_string_equal(x1, x2);
+	assert_non_null(strstr(x1, "version=\"1\" snapshotId="));
+	free(x1);
+	free(x2);
+	a->id.bytes[0] ^= 1;
+	assert_int_equal(vss__snapshot_list_append(l, a), 0);
+	assert_int_equal(vss__snapshot_list_append(l, b), 0);
+	for (int i = 0; i < 2; i++) {
+		const char *root = i ? "PENDING_SET" : "CATALOG";
+
+		assert_int_equal(vss__snapshots_to_xml(root, i ? attrs : NULL, l, &x1, &n1), 0);
+		assert_int_equal(vss__snapshots_from_xml(x1, n1, "x1.xml", root, &back, NULL), 0);
+		assert_int_equal(vss__snapshots_to_xml(root, i ? attrs : NULL, back, &x2, &n2), 0);
+		assert_int_equal(n1, n2);
+		assert_memory_equal(x1, x2, n1);
+		vss_snapshot_list_unref(back);
+		free(x1);
+		free(x2);
+	}
+	vss_snapshot_list_unref(l);
+	vss_snapshot_unref(a);
+	vss_snapshot_unref(b);
 }
 
 static void test_snapshot__xml_refuses_unwritable_text(void **state)
@@ -244,7 +346,7 @@ static void test_snapshot__xml_refuses_unwritable_text(void **state)
 	assert_null(xml);
 	assert_int_equal(vss__strset(&s->device, "/a\xff" "b"), 0);
 	assert_int_equal(vss_snapshot_to_xml(s, &xml), -EINVAL);
-	assert_non_null(strstr(vss_error_last()->message, "device"));
+	assert_non_null(strstr(vss_error_last()->message, "snapshotDeviceObject"));
 	vss_snapshot_unref(s);
 }
 
@@ -258,54 +360,66 @@ struct bad_doc {
 	const char *needle;  /* must appear in the message */
 };
 
-#define HEAD "<?xml version='1.0'?>\n<snapshot xmlns='urn:vss:linux:snapshot:1' "
-#define IDS  "id='" ID_TEXT "' set='" SET_TEXT "'>\n"
-#define BODY "<count>1</count>\n<attributes>0x0</attributes>\n<context>0</context>\n"
+/* One line: an element's line is where its start tag ends. */
+#define HEAD "<?xml version='1.0'?>\n<SNAPSHOT xmlns='" NS "' version='1'"
+#define IDS  " snapshotId='" ID_TEXT "' snapshotSetId='" SET_TEXT "'"
+#define BODY " snapshotsCount='1' snapshotAttributes='0' snapshotContext='0'"
+#define OK   " status='CREATED'"
 
 static const struct bad_doc bad_docs[] = {
-	{ "truncated", HEAD IDS BODY "<state>Crea", -VSS_E_CORRUPT_XML_DOCUMENT, 6, NULL },
+	{ "truncated", HEAD IDS BODY " status='CREA", -VSS_E_CORRUPT_XML_DOCUMENT, 2, NULL },
 	{ "not XML", "hello", -VSS_E_CORRUPT_XML_DOCUMENT, 1, NULL },
 	{ "empty", "", -VSS_E_CORRUPT_XML_DOCUMENT, 1, "empty" },
-	{ "mismatched tag", HEAD IDS BODY "<state>Created</stat>\n</snapshot>",
-	  -VSS_E_CORRUPT_XML_DOCUMENT, 6, NULL },
-	{ "wrong root", "<?xml version='1.0'?>\n<catalog xmlns='urn:vss:linux:snapshot:1' version='1'/>",
-	  -VSS_E_INVALID_XML_DOCUMENT, 2, "catalog" },
-	{ "no namespace", "<snapshot " IDS BODY "<state>Created</state></snapshot>",
-	  -VSS_E_INVALID_XML_DOCUMENT, 1, "namespace" },
-	{ "bad GUID", HEAD "id='{b5946137-7b9f-4925-af80-51abd60b20dX}' set='" SET_TEXT "'>\n"
-	  BODY "<state>Created</state>\n</snapshot>", -VSS_E_INVALID_XML_DOCUMENT, 2, "not a GUID" },
-	{ "bad provider GUID", HEAD IDS "<count>1</count>\n<provider id='nope'/>\n"
-	  "<attributes>0</attributes>\n<context>0</context>\n<state>Created</state>\n</snapshot>",
-	  -VSS_E_INVALID_XML_DOCUMENT, 4, "provider" },
-	{ "non-numeric count", HEAD IDS "<count>one</count>\n<attributes>0</attributes>\n"
-	  "<context>0</context>\n<state>Created</state>\n</snapshot>",
-	  -VSS_E_INVALID_XML_DOCUMENT, 3, "<count> 'one'" },
-	{ "trailing junk in number", HEAD IDS BODY "<state>Created</state>\n<hold-ns>12ms</hold-ns>\n"
-	  "</snapshot>", -VSS_E_INVALID_XML_DOCUMENT, 7, "hold-ns" },
-	{ "negative count", HEAD IDS "<count>-1</count>\n<attributes>0</attributes>\n"
-	  "<context>0</context>\n<state>Created</state>\n</snapshot>",
-	  -VSS_E_INVALID_XML_DOCUMENT, 3, "count" },
-	{ "overflowing attributes", HEAD IDS "<count>1</count>\n<attributes>0x100000000</attributes>\n"
-	  "<context>0</context>\n<state>Created</state>\n</snapshot>",
-	  -VSS_E_INVALID_XML_DOCUMENT, 4, "attributes" },
-	{ "bad owner pid", HEAD IDS BODY "<state>Created</state>\n<owner pid='0'/>\n</snapshot>",
-	  -VSS_E_INVALID_XML_DOCUMENT, 7, "pid" },
-	{ "unknown state", HEAD IDS BODY "<state>Sleeping</state>\n</snapshot>",
-	  -VSS_E_INVALID_XML_DOCUMENT, 6, "Sleeping" },
-	{ "unknown element", HEAD IDS BODY "<colour>blue</colour>\n<state>Created</state>\n</snapshot>",
-	  -VSS_E_INVALID_XML_DOCUMENT, 6, "colour" },
-	{ "missing state", HEAD IDS BODY "</snapshot>", -VSS_E_INVALID_XML_DOCUMENT, 2, NULL },
-	{ "missing id", HEAD "set='" SET_TEXT "'>\n" BODY "<state>Created</state>\n</snapshot>",
-	  -VSS_E_INVALID_XML_DOCUMENT, 2, "lacks its id attribute" },
-	{ "out of order", HEAD IDS BODY "<state>Created</state>\n<device>/x</device>\n</snapshot>",
-	  -VSS_E_INVALID_XML_DOCUMENT, 7, "device" },
+	{ "mismatched tag", HEAD IDS BODY OK ">\n</SNAPSHOTS>", -VSS_E_CORRUPT_XML_DOCUMENT, 3, NULL },
+	{ "attribute twice", HEAD IDS BODY OK " status='CREATED'/>", -VSS_E_CORRUPT_XML_DOCUMENT, 2,
+	  "status" },
+	{ "wrong root", "<?xml version='1.0'?>\n<CATALOG xmlns='" NS "' version='1'/>",
+	  -VSS_E_INVALID_XML_DOCUMENT, 2, "CATALOG" },
+	{ "old root", "<?xml version='1.0'?>\n<snapshot xmlns='urn:vss:linux:snapshot:1' id='x'/>",
+	  -VSS_E_INVALID_XML_DOCUMENT, 2, "namespace" },
+	{ "no namespace", "<SNAPSHOT version='1'" IDS BODY OK "/>", -VSS_E_INVALID_XML_DOCUMENT, 1,
+	  "namespace" },
+	{ "no version", "<SNAPSHOT xmlns='" NS "'" IDS BODY OK "/>", -VSS_E_INVALID_XML_DOCUMENT, 1,
+	  "'version'" },
+	{ "future version", "<SNAPSHOT xmlns='" NS "' version='2'" IDS BODY OK "/>",
+	  -VSS_E_INVALID_XML_DOCUMENT, 1, "'2' is not supported" },
+	{ "bad GUID", HEAD " snapshotId='{b5946137-7b9f-4925-af80-51abd60b20dX}' snapshotSetId='"
+	  SET_TEXT "'" BODY OK "/>", -VSS_E_INVALID_XML_DOCUMENT, 2, "'snapshotId'" },
+	{ "bad provider GUID", HEAD IDS BODY OK " providerId='nope'/>", -VSS_E_INVALID_XML_DOCUMENT, 2,
+	  "<SNAPSHOT> attribute 'providerId': 'nope' is not a GUID" },
+	{ "non-numeric count", HEAD IDS " snapshotsCount='one' snapshotAttributes='0' "
+	  "snapshotContext='0'" OK "/>", -VSS_E_INVALID_XML_DOCUMENT, 2, "'snapshotsCount': 'one'" },
+	{ "trailing junk in number", HEAD IDS BODY OK " holdNs='12ms'/>", -VSS_E_INVALID_XML_DOCUMENT,
+	  2, "holdNs" },
+	{ "negative count", HEAD IDS " snapshotsCount='-1' snapshotAttributes='0' "
+	  "snapshotContext='0'" OK "/>", -VSS_E_INVALID_XML_DOCUMENT, 2, "snapshotsCount" },
+	{ "hexadecimal attributes", HEAD IDS " snapshotsCount='1' snapshotAttributes='0x9' "
+	  "snapshotContext='0'" OK "/>", -VSS_E_INVALID_XML_DOCUMENT, 2, "snapshotAttributes" },
+	{ "overflowing attributes", HEAD IDS " snapshotsCount='1' snapshotAttributes='4294967296' "
+	  "snapshotContext='0'" OK "/>", -VSS_E_INVALID_XML_DOCUMENT, 2, "snapshotAttributes" },
+	{ "bad owner pid", HEAD IDS BODY OK " ownerPid='0'/>", -VSS_E_INVALID_XML_DOCUMENT, 2,
+	  "ownerPid" },
+	{ "owner start alone", HEAD IDS BODY OK " ownerStart='7'/>", -VSS_E_INVALID_XML_DOCUMENT, 2,
+	  "ownerStart" },
+	{ "unknown status", HEAD IDS BODY " status='Created'/>", -VSS_E_INVALID_XML_DOCUMENT, 2,
+	  "'Created' is not one of UNKNOWN" },
+	{ "unknown attribute", HEAD IDS BODY OK " colour='blue'/>", -VSS_E_INVALID_XML_DOCUMENT, 2,
+	  "unknown attribute 'colour'" },
+	{ "child element", HEAD IDS BODY OK ">\n<count>1</count>\n</SNAPSHOT>",
+	  -VSS_E_INVALID_XML_DOCUMENT, 3, "unexpected element <count> in <SNAPSHOT>" },
+	{ "text", HEAD IDS BODY OK ">\nhello\n</SNAPSHOT>", -VSS_E_INVALID_XML_DOCUMENT, 2,
+	  "text is not allowed" },
+	{ "missing status", HEAD IDS BODY "/>", -VSS_E_INVALID_XML_DOCUMENT, 2,
+	  "<SNAPSHOT> lacks its 'status' attribute" },
+	{ "missing id", HEAD " snapshotSetId='" SET_TEXT "'" BODY OK "/>",
+	  -VSS_E_INVALID_XML_DOCUMENT, 2, "lacks its 'snapshotId' attribute" },
 	{ "entity declaration",
-	  "<?xml version='1.0'?>\n<!DOCTYPE snapshot [<!ENTITY x 'xx'>]>\n"
-	  "<snapshot xmlns='urn:vss:linux:snapshot:1' " IDS BODY "<state>&x;</state>\n</snapshot>",
+	  "<?xml version='1.0'?>\n<!DOCTYPE SNAPSHOT [<!ENTITY x 'xx'>]>\n"
+	  "<SNAPSHOT xmlns='" NS "' version='1'" IDS BODY " status='&x;'/>",
 	  -VSS_E_INVALID_XML_DOCUMENT, 2, "DOCTYPE" },
 	{ "external entity",
-	  "<?xml version='1.0'?>\n<!DOCTYPE snapshot SYSTEM 'file:///etc/passwd'>\n"
-	  "<snapshot xmlns='urn:vss:linux:snapshot:1' " IDS BODY "<state>Created</state>\n</snapshot>",
+	  "<?xml version='1.0'?>\n<!DOCTYPE SNAPSHOT SYSTEM 'file:///etc/passwd'>\n"
+	  "<SNAPSHOT xmlns='" NS "' version='1'" IDS BODY OK "/>",
 	  -VSS_E_INVALID_XML_DOCUMENT, 2, "DOCTYPE" },
 };
 
@@ -417,8 +531,8 @@ static void test_snapshot__list_sort_find_remove(void **state)
 
 static void test_snapshot__list_document_round_trip(void **state)
 {
-	static const char *const attrs[] = { "id", SET_TEXT, "creator-pid", "17",
-					     "creator-start", "99", NULL };
+	static const char *const attrs[] = { "snapshotSetId", SET_BARE, "creatorPid", "17",
+					     "creatorStart", "99", NULL };
 	struct vss_snapshot_list *l = vss__snapshot_list_new(), *back = NULL;
 	struct vss_snapshot *a = full_snapshot(), *b = timed_snapshot(5, 7);
 	char **got = NULL, *xml = NULL;
@@ -427,9 +541,12 @@ static void test_snapshot__list_document_round_trip(void **state)
 	(void)state;
 	assert_int_equal(vss__snapshot_list_append(l, a), 0);
 	assert_int_equal(vss__snapshot_list_append(l, b), 0);
-	assert_int_equal(vss__snapshots_to_xml("pending-set", attrs, l, &xml, &len), 0);
+	assert_int_equal(vss__snapshots_to_xml("PENDING_SET", attrs, l, &xml, &len), 0);
 	assert_int_equal(len, strlen(xml));
-	assert_int_equal(vss__snapshots_from_xml(xml, len, "p.xml", "pending-set", &back, &got), 0);
+	assert_non_null(strstr(xml, "<PENDING_SET xmlns=\"" NS "\" version=\"1\" snapshotSetId=\""
+				    SET_BARE "\" creatorPid=\"17\" creatorStart=\"99\">\n"
+				    "  <SNAPSHOT snapshotId=\"" ID_BARE "\" "));
+	assert_int_equal(vss__snapshots_from_xml(xml, len, "p.xml", "PENDING_SET", &back, &got), 0);
 	assert_int_equal(vss_snapshot_list_count(back), 2);
 	assert_same_snapshot(a, vss_snapshot_list_get(back, 0));
 	assert_same_snapshot(b, vss_snapshot_list_get(back, 1));
@@ -444,37 +561,68 @@ static void test_snapshot__list_document_round_trip(void **state)
 	vss_snapshot_list_unref(back);
 	back = NULL;
 	/* The root must be the one asked for, although the schema allows all. */
-	assert_int_equal(vss__snapshots_from_xml(xml, len, "p.xml", "catalog", &back, NULL),
+	assert_int_equal(vss__snapshots_from_xml(xml, len, "p.xml", "CATALOG", &back, NULL),
 			 -VSS_E_INVALID_XML_DOCUMENT);
 	assert_null(back);
-	assert_non_null(strstr(vss_error_last()->message, "pending-set"));
+	assert_non_null(strstr(vss_error_last()->message, "PENDING_SET"));
 	free(xml);
-	/* A catalog without its version breaks the schema. */
-	assert_int_equal(vss__snapshots_to_xml("catalog", NULL, l, &xml, &len), 0);
-	assert_int_equal(vss__snapshots_from_xml(xml, len, "c.xml", "catalog", &back, NULL),
+	/* A journal without its creator breaks the schema. */
+	assert_int_equal(vss__snapshots_to_xml("PENDING_SET", attrs + 2, l, &xml, &len), 0);
+	assert_int_equal(vss__snapshots_from_xml(xml, len, "p.xml", "PENDING_SET", &back, NULL),
 			 -VSS_E_INVALID_XML_DOCUMENT);
-	assert_int_equal(vss_error_last()->line, 3);  /* the first child of <catalog> */
-	assert_string_equal(vss_error_last()->file, "c.xml");
+	assert_int_equal(vss_error_last()->line, 2);
+	assert_string_equal(vss_error_last()->file, "p.xml");
+	assert_non_null(strstr(vss_error_last()->message, "<PENDING_SET> lacks its 'snapshotSetId'"));
 	free(xml);
+	/* version belongs to the writer, not to the caller. */
+	{
+		static const char *const bad[] = { "version", "2", NULL };
+
+		xml = NULL;
+		assert_int_equal(vss__snapshots_to_xml("CATALOG", bad, l, &xml, &len), -EINVAL);
+		assert_null(xml);
+	}
 	vss_snapshot_list_unref(l);
 	vss_snapshot_unref(a);
 	vss_snapshot_unref(b);
 }
 
-static void test_snapshot__list_document_rejects_duplicates(void **state)
+#define ITEM "<SNAPSHOT snapshotId='" ID_TEXT "' snapshotSetId='" SET_TEXT "'" BODY OK "/>\n"
+
+static void test_snapshot__list_document_rejects(void **state)
 {
-	static const char doc[] =
-		"<catalog xmlns='urn:vss:linux:snapshot:1' version='1'>\n"
-		"<snapshot id='" ID_TEXT "' set='" SET_TEXT "'>" BODY "<state>Created</state></snapshot>\n"
-		"<snapshot id='" ID_TEXT "' set='" SET_TEXT "'>" BODY "<state>Created</state></snapshot>\n"
-		"</catalog>\n";
-	struct vss_snapshot_list *l = NULL;
+	static const struct bad_doc docs[] = {
+		{ "duplicate", "<CATALOG xmlns='" NS "' version='1'>\n" ITEM
+		  "<SNAPSHOT snapshotId='" ID_BARE "' snapshotSetId='" SET_TEXT "'" BODY OK "/>\n"
+		  ITEM "</CATALOG>\n", -VSS_E_INVALID_XML_DOCUMENT, 3, "listed twice" },
+		{ "version on a listed copy", "<CATALOG xmlns='" NS "' version='1'>\n"
+		  "<SNAPSHOT version='1' snapshotId='" ID_TEXT "' snapshotSetId='" SET_TEXT "'" BODY OK
+		  "/>\n</CATALOG>\n", -VSS_E_INVALID_XML_DOCUMENT, 2, "unknown attribute 'version'" },
+		{ "something else listed", "<CATALOG xmlns='" NS "' version='1'>\n" ITEM
+		  "<COPY/>\n</CATALOG>\n", -VSS_E_INVALID_XML_DOCUMENT, 3, "found <COPY>" },
+		{ "bad set GUID", "<PENDING_SET xmlns='" NS "' version='1' snapshotSetId='x' "
+		  "creatorPid='1' creatorStart='2'/>", -VSS_E_INVALID_XML_DOCUMENT, 1,
+		  "<PENDING_SET> attribute 'snapshotSetId': 'x' is not a GUID" },
+		{ "bad creator", "<PENDING_SET xmlns='" NS "' version='1' snapshotSetId='" SET_BARE "' "
+		  "creatorPid='me' creatorStart='2'/>", -VSS_E_INVALID_XML_DOCUMENT, 1, "creatorPid" },
+	};
 
 	(void)state;
-	assert_int_equal(vss__snapshots_from_xml(doc, strlen(doc), "c.xml", "catalog", &l, NULL),
-			 -VSS_E_INVALID_XML_DOCUMENT);
-	assert_non_null(strstr(vss_error_last()->message, "twice"));
-	assert_int_equal(vss_error_last()->line, 6);
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		const struct bad_doc *b = &docs[i];
+		struct vss_snapshot_list *l = NULL;
+		const char *root = strstr(b->xml, "<PENDING_SET") ? "PENDING_SET" : "CATALOG";
+		int rc = vss__snapshots_from_xml(b->xml, strlen(b->xml), "c.xml", root, &l, NULL);
+		const struct vss_error *e = vss_error_last();
+
+		if (rc != b->code || e->line != b->line || !strstr(e->message, b->needle))
+			print_error("case '%s': rc %d line %d message '%s'\n", b->what, rc, e->line,
+				    e->message);
+		assert_int_equal(rc, b->code);
+		assert_null(l);
+		assert_int_equal(e->line, b->line);
+		assert_non_null(strstr(e->message, b->needle));
+	}
 }
 
 /* ---- properties files ------------------------------------------------ */
@@ -525,13 +673,15 @@ int main(void)
 		cmocka_unit_test(test_snapshot__attributes_format),
 		cmocka_unit_test(test_snapshot__xml_round_trip_full),
 		cmocka_unit_test(test_snapshot__xml_round_trip_minimal),
-		cmocka_unit_test(test_snapshot__xml_utc_is_ignored),
+		cmocka_unit_test(test_snapshot__xml_every_status),
+		cmocka_unit_test(test_snapshot__xml_lenient_reading),
+		cmocka_unit_test(test_snapshot__xml_canonical),
 		cmocka_unit_test(test_snapshot__xml_refuses_unwritable_text),
 		cmocka_unit_test(test_snapshot__rejects_bad_documents),
 		cmocka_unit_test(test_snapshot__libxml2_prints_nothing),
 		cmocka_unit_test(test_snapshot__list_sort_find_remove),
 		cmocka_unit_test(test_snapshot__list_document_round_trip),
-		cmocka_unit_test(test_snapshot__list_document_rejects_duplicates),
+		cmocka_unit_test(test_snapshot__list_document_rejects),
 		cmocka_unit_test(test_snapshot__props_file),
 	};
 
