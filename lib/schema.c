@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <libxml/parser.h>
 #include <libxml/relaxng.h>
@@ -18,6 +19,7 @@
 
 #include "vss-private.h"
 #include "schema.h"
+#include "util/file.h"
 #include "util/banned.h"
 
 static pthread_once_t xml_init_once = PTHREAD_ONCE_INIT;
@@ -124,15 +126,35 @@ int vss__xml_error(int code, const char *file, int line, int column, const char 
 	return vss__error_at(code, file, line, column, "%s: %s", where, what);
 }
 
+int vss__xml_read_file(const char *path, const char *what, char **ret, size_t *ret_len)
+{
+	struct stat st;
+	int rc;
+
+	if (!path)
+		return vss__error(-EINVAL, "no file name given for the %s", what);
+	/* Refuse a huge file before reading it all into memory. */
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_size > VSS__XML_MAX_SIZE)
+		return vss__xml_error(-VSS_E_CORRUPT_XML_DOCUMENT, path, 0, 0,
+				      "document too large (%lld bytes, the limit is %zu MiB)",
+				      (long long)st.st_size, VSS__XML_MAX_SIZE >> 20);
+	rc = file_read_all(path, ret, ret_len);
+	if (rc < 0)
+		return vss__error(rc, "cannot read %s '%s': %s", what, path, strerror(-rc));
+	return 0;
+}
+
 int vss__xml_parse(const char *xml, size_t len, const char *file, xmlDocPtr *ret)
 {
 	struct vss__xml_errors e;
 	xmlDocPtr doc = NULL;
 	int rc = 0;
 
-	if (len > INT_MAX) {
+	if (len > VSS__XML_MAX_SIZE) {
 		rc = vss__xml_error(-VSS_E_CORRUPT_XML_DOCUMENT, file, 0, 0,
-				    "document too large (%zu bytes)", len);
+				    "document too large (%zu bytes, the limit is %zu MiB)", len,
+				    VSS__XML_MAX_SIZE >> 20);
 		goto out;
 	}
 	if (len == 0) {
@@ -146,7 +168,8 @@ int vss__xml_parse(const char *xml, size_t len, const char *file, xmlDocPtr *ret
 	 * not passed so that nothing resolves relative to the file.
 	 */
 	doc = xmlReadMemory(xml, (int)len, NULL, NULL,
-			    XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOCDATA);
+			    XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOCDATA |
+				    XML_PARSE_BIG_LINES);
 	vss__xml_errors_end(&e);
 	if (!doc || e.seen) {
 		rc = vss__xml_error(-VSS_E_CORRUPT_XML_DOCUMENT, file, e.line, e.column, "%s",

@@ -148,9 +148,18 @@ struct vss__xml_errors {
 };
 void vss__xml_errors_begin(struct vss__xml_errors *e);
 void vss__xml_errors_end(struct vss__xml_errors *e);
+/* The largest XML document the library reads. */
+#define VSS__XML_MAX_SIZE ((size_t)256 << 20)
+/*
+ * Read the file of an XML document (what names the document in messages,
+ * e.g. "writer metadata document"), refusing one larger than
+ * VSS__XML_MAX_SIZE before reading it (-VSS_E_CORRUPT_XML_DOCUMENT).
+ */
+int vss__xml_read_file(const char *path, const char *what, char **ret, size_t *ret_len);
 /*
  * Parse a document without network access, DTD loading or entity
- * expansion; a document with a DOCTYPE is refused.  Errors are
+ * expansion; a document with a DOCTYPE, or larger than VSS__XML_MAX_SIZE,
+ * is refused.  Errors are
  * -VSS_E_CORRUPT_XML_DOCUMENT at file:line:column.  *ret to xmlFreeDoc().
  */
 int vss__xml_parse(const char *xml, size_t len, const char *file, xmlDocPtr *ret);

@@ -141,13 +141,17 @@ int file_write_new(const char *path, const void *data, size_t len, mode_t mode,
 int file_read_all(const char *path, char **ret, size_t *ret_len)
 {
 	struct sbuf sb = SBUF_INIT;
-	char chunk[8192];
+	struct stat st;
+	char chunk[65536];
 	int fd, rc = 0;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	for (;;) {
+	/* One allocation for a regular file; the loop still reads to EOF. */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+		rc = sbuf_grow(&sb, (size_t)st.st_size);
+	for (; rc == 0;) {
 		ssize_t n = read(fd, chunk, sizeof(chunk));
 
 		if (n < 0) {
