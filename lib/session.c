@@ -53,6 +53,7 @@ struct vss_session {
 	struct planned_copy copies[VSS_MAX_VOLUMES_PER_SET];
 	size_t ncopies;
 	struct vss_snapshot_list *made;
+	struct vss_bcd *bcd;       /* of the made set */
 };
 
 /* Every copy is copy-on-write, whatever the engine. */
@@ -96,6 +97,7 @@ VSS_EXPORT struct vss_session *vss_session_unref(struct vss_session *s)
 		vss_snapshot_unref(s->copies[i].snap);
 	}
 	vss_snapshot_list_unref(s->made);
+	vss_bcd_unref(s->bcd);
 	vss_context_unref(s->ctx);
 	free(s);
 	return NULL;
@@ -456,6 +458,40 @@ fail:
 	vss_snapshot_list_unref(made);
 	s->state = SESSION_FAILED;
 	return rc;
+}
+
+/* The set's document: made once, after the copies are recorded. */
+static int build_bcd(struct vss_session *s, struct vss_bcd **ret)
+{
+	struct vss_bcd *bcd = vss_bcd_new(&s->set_id);
+	int rc;
+
+	if (!bcd)
+		return vss__error(-ENOMEM, "out of memory");
+	rc = vss_bcd_set_backup_state(bcd, false, false, VSS_BT_COPY, false);
+	for (size_t i = 0; i < s->ncopies && rc == 0; i++)
+		rc = vss_bcd_add_snapshot_id(bcd, &s->copies[i].snap->id);
+	if (rc < 0) {
+		vss_bcd_unref(bcd);
+		return rc;
+	}
+	*ret = bcd;
+	return 0;
+}
+
+VSS_EXPORT int vss_session_get_bcd(struct vss_session *s, struct vss_bcd **ret)
+{
+	int rc;
+
+	if (s->state != SESSION_DONE)
+		return vss__error(-VSS_E_BAD_STATE, "the shadow copy set has not been made");
+	if (!s->bcd) {
+		rc = build_bcd(s, &s->bcd);
+		if (rc < 0)
+			return rc;
+	}
+	*ret = vss_bcd_ref(s->bcd);
+	return 0;
 }
 
 VSS_EXPORT int vss_session_get_snapshots(struct vss_session *s, struct vss_snapshot_list **ret)

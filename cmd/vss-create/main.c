@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@ static const struct option longopts[] = {
 	{ "auto-release", no_argument,       NULL, 'a' },
 	{ "wait",         no_argument,       NULL, 'w' },
 	{ "hold-timeout", required_argument, NULL, 't' },
+	{ "save-bcd",     required_argument, NULL, 'b' },
 	{ "json",         no_argument,       NULL, 'J' },
 	{ "help",         no_argument,       NULL, 'h' },
 	{ "version",      no_argument,       NULL, 'V' },
@@ -49,6 +51,8 @@ static void usage(void)
 	       "                                process ends\n"
 	       " -w, --wait                   wait while another set is being created\n"
 	       " -t, --hold-timeout SECONDS   longest time writes may be held (default 10)\n"
+	       " -b, --save-bcd FILE          write the set's Backup Components Document\n"
+	       "                                to FILE, for a restore later\n"
 	       " -J, --json                   use JSON output format\n"
 	       "\n"
 	       " -h, --help                   display this help\n"
@@ -66,6 +70,7 @@ struct options {
 	bool wait;
 	bool json;
 	uint64_t hold_ms;          /* 0: the configured one */
+	const char *save_bcd;      /* file for the Backup Components Document */
 	char **volumes;
 	size_t nvolumes;
 	char **command;            /* NULL-terminated, or NULL */
@@ -86,7 +91,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		}
 	}
-	while ((c = getopt_long(dashdash, argv, "p:awt:JhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(dashdash, argv, "p:awt:b:JhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			/* Checked now so that a typo changes nothing. */
@@ -106,6 +111,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return tool_usage_error("invalid hold timeout '%s' (seconds, "
 							"0.001 to 600, up to three decimals)",
 							optarg);
+			break;
+		case 'b':
+			if (!*optarg)
+				return tool_usage_error("--save-bcd needs a file name");
+			o->save_bcd = optarg;
 			break;
 		case 'J':
 			o->json = true;
@@ -239,6 +249,36 @@ out:
 	return rc;
 }
 
+/* ---- the Backup Components Document -------------------------------------- */
+
+static int check_writable_dir(const char *file)
+{
+	char *copy = strdup(file);
+	const char *dir;
+	int rc = 0;
+
+	if (!copy)
+		return tool_fail(-ENOMEM, "cannot check '%s'", file);
+	dir = dirname(copy);
+	if (access(dir, W_OK) < 0)
+		rc = tool_fail(-errno, "cannot write the backup components document to '%s'", file);
+	free(copy);
+	return rc;
+}
+
+static int save_bcd(struct vss_session *session, const char *file)
+{
+	struct vss_bcd *bcd = NULL;
+	int rc = vss_session_get_bcd(session, &bcd);
+
+	if (rc == 0)
+		rc = vss_bcd_save_file(bcd, file);
+	vss_bcd_unref(bcd);
+	if (rc < 0)
+		return tool_fail(rc, "cannot write the backup components document to '%s'", file);
+	return 0;
+}
+
 /* ---- output ------------------------------------------------------------- */
 
 static int print_set(const struct options *o, const struct vss_guid *set_id,
@@ -317,6 +357,9 @@ int main(int argc, char **argv)
 	rc = tool_require_root(ctx, "creating shadow copies");
 	if (rc)
 		goto out;
+	/* Where the document goes must exist before any copy is made. */
+	if (o.save_bcd && (rc = check_writable_dir(o.save_bcd)))
+		goto out;
 
 	tool_recover(ctx);
 
@@ -367,6 +410,14 @@ int main(int argc, char **argv)
 	if (rc < 0) {
 		rc = tool_fail(rc, "cannot read the shadow copy set");
 		goto out;
+	}
+	if (o.save_bcd) {
+		rc = save_bcd(session, o.save_bcd);
+		if (rc) {
+			/* The copies are made and recorded: keep them, say so. */
+			print_set(&o, &set_id, list, stderr);
+			goto out;
+		}
 	}
 	/* Nothing of the session is needed any more: let go of it (and of the
 	 * creation lock) before a command that may run for hours. */

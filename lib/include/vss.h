@@ -25,5 +25,7 @@
 #include <vss/provider.h>
 #include <vss/catalog.h>
 #include <vss/session.h>
+#include <vss/wmd.h>
+#include <vss/bcd.h>
 
 #endif

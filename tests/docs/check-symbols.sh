@@ -25,10 +25,14 @@ nm -D --defined-only "$lib" | awk '$2 == "T" { sub(/@.*/, "", $3); print $3 }' |
 # The names between "global:" and "local:" of the version script.
 sed -n '/global:/,/local:/p' lib/libvss.sym | sed -n 's/^[[:space:]]*\([A-Za-z_][A-Za-z0-9_]*\);.*/\1/p' |
 	sort -u >"$tmp/mapped"
-# The function name of every VSS_EXPORT declaration (the name is on the
-# declaration's first line, as the house style writes them).
-grep -h '^VSS_EXPORT' lib/include/vss/*.h lib/include/vss.h 2>/dev/null |
-	grep -o '\bvss_[a-z0-9_]*[[:space:]]*(' | tr -d ' \t(' | sort -u >"$tmp/declared"
+# The function name of every VSS_EXPORT declaration: the declaration runs
+# from its VSS_EXPORT line to the ';', and the name may stand on a later
+# line when the return type is long.
+awk '/^VSS_EXPORT/ { decl = ""; on = 1 }
+     on { decl = decl " " $0; if (index($0, ";")) { print decl; on = 0 } }' \
+	lib/include/vss/*.h lib/include/vss.h 2>/dev/null |
+	sed 's/([^()]*$//; s/(.*//' | grep -o 'vss_[a-z0-9_]*[[:space:]]*$' | tr -d ' \t' |
+	sort -u >"$tmp/declared"
 ndecl=$(grep -hc '^VSS_EXPORT' lib/include/vss/*.h | awk '{ s += $1 } END { print s }')
 
 compare() { # NAME-A FILE-A NAME-B FILE-B

@@ -27,6 +27,7 @@
 struct vss_context;
 struct vss_session;
 struct vss_snapshot_list;
+struct vss_bcd;
 
 enum vss_start_flags {
 	/* Wait for another set being created to finish, instead of failing
@@ -81,5 +82,14 @@ VSS_EXPORT int vss_session_do_snapshot_set(struct vss_session *s);
 
 /* The copies of a made set, in the order the volumes were added. */
 VSS_EXPORT int vss_session_get_snapshots(struct vss_session *s, struct vss_snapshot_list **ret);
+
+/*
+ * The Backup Components Document of the set (a new reference): its set ID,
+ * backup state and the IDs of its copies, and, once writers take part, the
+ * components they added.  Without writers the backup type is a copy backup
+ * (VSS_BT_COPY), as diskshadow makes outside begin/end backup.  Only after
+ * vss_session_do_snapshot_set() succeeded (-VSS_E_BAD_STATE before).
+ */
+VSS_EXPORT int vss_session_get_bcd(struct vss_session *s, struct vss_bcd **ret);
 
 #endif
