@@ -87,24 +87,29 @@ static int column_by_name(const char *name, size_t len)
 	return -1;
 }
 
-int tool_columns_parse(const char *arg, int *cols, size_t *ncols)
+int tool_output_parse(const char *arg, const int *defaults, size_t ndefaults,
+		      tool_column_lookup_fn lookup, void *userdata, int *cols, size_t *ncols,
+		      size_t max)
 {
 	const char *p = arg;
 	size_t n = 0;
 
 	if (*p == '+') {
-		tool_columns_default(cols, &n);
+		for (; n < ndefaults && n < max; n++)
+			cols[n] = defaults[n];
 		p++;
 	}
 	if (!*p)
 		return tool_usage_error("no columns given to --output");
 	for (;;) {
 		size_t len = strcspn(p, ",");
-		int c = column_by_name(p, len);
+		int c = lookup(p, len, userdata);
 
+		if (c == TOOL_COLUMN_REPORTED)
+			return TOOL_EXIT_USAGE;
 		if (c < 0)
 			return tool_usage_error("unknown column '%.*s'", (int)len, p);
-		if (n >= TOOL_MAX_COLUMNS)
+		if (n >= max)
 			return tool_usage_error("too many columns in '%s'", arg);
 		cols[n++] = c;
 		if (!p[len])
@@ -113,6 +118,24 @@ int tool_columns_parse(const char *arg, int *cols, size_t *ncols)
 	}
 	*ncols = n;
 	return 0;
+}
+
+static int snapshot_column(const char *name, size_t len, void *userdata)
+{
+	int c = column_by_name(name, len);
+
+	(void)userdata;
+	return c < 0 ? TOOL_COLUMN_UNKNOWN : c;
+}
+
+int tool_columns_parse(const char *arg, int *cols, size_t *ncols)
+{
+	int defaults[TOOL_MAX_COLUMNS];
+	size_t ndefaults;
+
+	tool_columns_default(defaults, &ndefaults);
+	return tool_output_parse(arg, defaults, ndefaults, snapshot_column, NULL, cols, ncols,
+				 TOOL_MAX_COLUMNS);
 }
 
 void tool_columns_help(FILE *out)

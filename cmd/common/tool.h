@@ -156,6 +156,24 @@ extern const struct tool_column tool_snapshot_columns[TOOL_COL__MAX];
  * TOOL_MAX_COLUMNS.
  */
 int tool_columns_parse(const char *arg, int *cols, size_t *ncols);
+
+/*
+ * The column named by name[0..len) (not NUL-terminated), or
+ * TOOL_COLUMN_UNKNOWN, or TOOL_COLUMN_REPORTED after printing its own usage
+ * error (to say more than "unknown column").
+ */
+typedef int (*tool_column_lookup_fn)(const char *name, size_t len, void *userdata);
+#define TOOL_COLUMN_UNKNOWN  (-1)
+#define TOOL_COLUMN_REPORTED (-2)
+
+/*
+ * An -o/--output list for any tool: "COL,COL,..." replaces the defaults,
+ * "+COL,..." adds to them; names are looked up with lookup.  0, or the
+ * usage error's exit code (printed).  cols holds max entries.
+ */
+int tool_output_parse(const char *arg, const int *defaults, size_t ndefaults,
+		      tool_column_lookup_fn lookup, void *userdata, int *cols, size_t *ncols,
+		      size_t max);
 /* The default columns. */
 void tool_columns_default(int *cols, size_t *ncols);
 /* The "Available output columns:" part of --help. */

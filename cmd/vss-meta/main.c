@@ -264,39 +264,38 @@ static int column_by_name(enum view v, const char *name, size_t len)
 	return -1;
 }
 
+struct column_lookup {
+	enum view view;
+};
+
+/* A column of the view, or a usage error that names the view it is of. */
+static int meta_column(const char *name, size_t len, void *userdata)
+{
+	const struct column_lookup *l = userdata;
+	int c = column_by_name(l->view, name, len);
+
+	if (c >= 0)
+		return c;
+	if (column_by_name(VIEW_COMPONENTS, name, len) >= 0 ||
+	    column_by_name(VIEW_WRITERS, name, len) >= 0 ||
+	    column_by_name(VIEW_FILES, name, len) >= 0) {
+		tool_usage_error("column '%.*s' is not a column of the %s view", (int)len, name,
+				 view_table_name[l->view]);
+		return TOOL_COLUMN_REPORTED;
+	}
+	return TOOL_COLUMN_UNKNOWN;
+}
+
 /* -o/--output: as vss-list's, against the columns of view v. */
 static int columns_parse(enum view v, enum mix m, const char *arg, int *cols, size_t *ncols)
 {
-	const char *p = arg;
-	size_t n = 0;
+	struct column_lookup l = { v };
+	int defaults[MAX_COLUMNS];
+	size_t ndefaults;
 
-	if (*p == '+') {
-		columns_default(v, m, cols, &n);
-		p++;
-	}
-	if (!*p)
-		return tool_usage_error("no columns given to --output");
-	for (;;) {
-		size_t len = strcspn(p, ",");
-		int c = column_by_name(v, p, len);
-
-		if (c < 0) {
-			if (column_by_name(VIEW_COMPONENTS, p, len) >= 0 ||
-			    column_by_name(VIEW_WRITERS, p, len) >= 0 ||
-			    column_by_name(VIEW_FILES, p, len) >= 0)
-				return tool_usage_error("column '%.*s' is not a column of the %s view",
-							(int)len, p, view_table_name[v]);
-			return tool_usage_error("unknown column '%.*s'", (int)len, p);
-		}
-		if (n >= MAX_COLUMNS)
-			return tool_usage_error("too many columns in '%s'", arg);
-		cols[n++] = c;
-		if (!p[len])
-			break;
-		p += len + 1;
-	}
-	*ncols = n;
-	return 0;
+	columns_default(v, m, defaults, &ndefaults);
+	return tool_output_parse(arg, defaults, ndefaults, meta_column, &l, cols, ncols,
+				 MAX_COLUMNS);
 }
 
 static void columns_help(FILE *out, enum view v, const char *title)
