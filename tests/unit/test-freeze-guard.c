@@ -27,6 +27,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "helpers.h"
+
 #include "vss-private.h"
 #include "util/banned.h"
 
@@ -39,19 +41,6 @@
 			fail_msg("'%s' does not contain '%s'", h_ ? h_ : "(null)", \
 				 (needle));                                        \
 	} while (0)
-
-static void fmt(char *buf, size_t size, const char *format, ...) __attribute__((format(printf, 3, 4)));
-static void fmt(char *buf, size_t size, const char *format, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, format);
-	n = vsnprintf(buf, size, format, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= size)
-		fail_msg("'%s' does not fit in %zu bytes", format, size);
-}
 
 struct scratch_fs {
 	const char *fstype;
@@ -73,53 +62,6 @@ static struct {
 	.xfs = { .fstype = "xfs", .size = 320 * MiB },
 	.ext4 = { .fstype = "ext4", .size = 64 * MiB },
 };
-
-/* Run a shell command, output into out (may be NULL); exit status or -1. */
-static int run(char *out, size_t outsz, const char *format, ...) __attribute__((format(printf, 3, 4)));
-static int run(char *out, size_t outsz, const char *format, ...)
-{
-	char cmd[2 * PATH_MAX], buf[4096];
-	size_t len = 0, n;
-	va_list ap;
-	FILE *p;
-	int st;
-
-	va_start(ap, format);
-	vsnprintf(cmd, sizeof(cmd) - 8, format, ap);
-	va_end(ap);
-	memcpy(cmd + strlen(cmd), " 2>&1", 6);
-	p = popen(cmd, "r");
-	if (!p)
-		return -1;
-	while ((n = fread(buf + len, 1, sizeof(buf) - 1 - len, p)) > 0)
-		len += n;
-	buf[len] = '\0';
-	st = pclose(p);
-	st = st < 0 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	if (st != 0)
-		fprintf(stderr, "# '%s' failed (%d): %s\n", cmd, st, buf);
-	while (len > 0 && buf[len - 1] == '\n')
-		buf[--len] = '\0';
-	if (out)
-		fmt(out, outsz, "%s", buf);
-	return st;
-}
-
-static bool fs_known_to_kernel(const char *fstype)
-{
-	char line[128], want[64];
-	bool found = false;
-	FILE *f;
-
-	fmt(want, sizeof(want), "\t%s\n", fstype);
-	f = fopen("/proc/filesystems", "r");
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, want) != NULL;
-	fclose(f);
-	return found;
-}
 
 static int scratch_make(struct scratch_fs *fs)
 {

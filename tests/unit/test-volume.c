@@ -17,6 +17,8 @@
 #include <unistd.h>
 #include <setjmp.h>
 #include <cmocka.h>
+
+#include "helpers.h"
 #include <uuid/uuid.h>
 
 #include "vss.h"
@@ -41,19 +43,6 @@
 	} while (0)
 
 /* snprintf that fails the test instead of cutting a path short. */
-static void fmt(char *buf, size_t size, const char *format, ...) __attribute__((format(printf, 3, 4)));
-static void fmt(char *buf, size_t size, const char *format, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, format);
-	n = vsnprintf(buf, size, format, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= size)
-		fail_msg("'%s' does not fit in %zu bytes", format, size);
-}
-
 static void assert_resolve_fails(const char *name, int code, const char *text)
 {
 	struct vss_volume *vol = (struct vss_volume *)(uintptr_t)0x1;
@@ -257,57 +246,6 @@ static struct {
 	.xfs = { .fstype = "xfs", .tag = "vssx", .size = 320 * MiB, .mount = true },
 	.bare = { .fstype = "ext4", .tag = "vssu", .size = 16 * MiB, .mount = false },
 };
-
-/* Run a shell command; its output goes to out (may be NULL).  Exit status,
- * or -1.  Output of a failing command is printed to help whoever reads. */
-static int run(char *out, size_t outsz, const char *format, ...) __attribute__((format(printf, 3, 4)));
-static int run(char *out, size_t outsz, const char *format, ...)
-{
-	char cmd[2 * PATH_MAX + 256], buf[4096];
-	size_t len = 0, n;
-	va_list ap;
-	FILE *p;
-	int st;
-
-	va_start(ap, format);
-	vsnprintf(cmd, sizeof(cmd) - 8, format, ap);
-	va_end(ap);
-	memcpy(cmd + strlen(cmd), " 2>&1", 6);
-	p = popen(cmd, "r");
-	if (!p)
-		return -1;
-	while ((n = fread(buf + len, 1, sizeof(buf) - 1 - len, p)) > 0)
-		len += n;
-	buf[len] = '\0';
-	st = pclose(p);
-	st = st < 0 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	if (st != 0)
-		fprintf(stderr, "# '%s' failed (%d): %s\n", cmd, st, buf);
-	while (len > 0 && buf[len - 1] == '\n')
-		buf[--len] = '\0';
-	if (out && outsz > 0) {
-		n = len < outsz - 1 ? len : outsz - 1;
-		memcpy(out, buf, n);
-		out[n] = '\0';
-	}
-	return st;
-}
-
-static bool fs_known_to_kernel(const char *fstype)
-{
-	char line[128], want[64];
-	bool found = false;
-	FILE *f;
-
-	fmt(want, sizeof(want), "\t%s\n", fstype);
-	f = fopen("/proc/filesystems", "r");
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, want) != NULL;
-	fclose(f);
-	return found;
-}
 
 static int track_mount(const char *path)
 {
