@@ -22,6 +22,7 @@
 
 #include "../common/tool.h"
 #include "util/sbuf.h"
+#include "util/file.h"
 #include "util/banned.h"
 
 /* parse_options(): stop now and exit 0 (--help, --version). */
@@ -414,38 +415,6 @@ struct doc {
 	struct vss_bcd *bcd;
 };
 
-/* Read fd up to READ_MAX bytes into a NUL-terminated buffer. -errno. */
-static int read_fd(int fd, char **ret, size_t *ret_len)
-{
-	struct sbuf sb = SBUF_INIT;
-	char chunk[65536];
-	int rc = 0;
-
-	while (sb.len < READ_MAX) {
-		size_t want = READ_MAX - sb.len < sizeof(chunk) ? READ_MAX - sb.len : sizeof(chunk);
-		ssize_t n = read(fd, chunk, want);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		rc = sbuf_add(&sb, chunk, (size_t)n);
-		if (rc < 0)
-			break;
-	}
-	if (rc < 0) {
-		sbuf_release(&sb);
-		return rc;
-	}
-	*ret_len = sb.len;
-	*ret = sbuf_detach(&sb);
-	return *ret ? 0 : -ENOMEM;
-}
-
 /* Skip past the first occurrence of end at or after p; NULL when none. */
 static const char *skip_past(const char *p, const char *lim, const char *end)
 {
@@ -556,7 +525,7 @@ static int doc_load(const char *name, struct doc *d)
 			goto out;
 		}
 	}
-	rc = read_fd(fd, &data, &len);
+	rc = file_read_fd(fd, READ_MAX, &data, &len);
 	if (!is_stdin)
 		close(fd);
 	if (rc < 0) {

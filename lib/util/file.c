@@ -138,21 +138,19 @@ int file_write_new(const char *path, const void *data, size_t len, mode_t mode,
 	return rc;
 }
 
-int file_read_all(const char *path, char **ret, size_t *ret_len)
+int file_read_fd(int fd, size_t max, char **ret, size_t *ret_len)
 {
 	struct sbuf sb = SBUF_INIT;
 	struct stat st;
 	char chunk[65536];
-	int fd, rc = 0;
+	int rc = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	/* One allocation for a regular file; the loop still reads to EOF. */
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
-		rc = sbuf_grow(&sb, (size_t)st.st_size);
-	for (; rc == 0;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
+		rc = sbuf_grow(&sb, max && (size_t)st.st_size > max ? max : (size_t)st.st_size);
+	while (rc == 0 && (max == 0 || sb.len < max)) {
+		size_t want = max && max - sb.len < sizeof(chunk) ? max - sb.len : sizeof(chunk);
+		ssize_t n = read(fd, chunk, want);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -163,10 +161,7 @@ int file_read_all(const char *path, char **ret, size_t *ret_len)
 		if (n == 0)
 			break;
 		rc = sbuf_add(&sb, chunk, (size_t)n);
-		if (rc < 0)
-			break;
 	}
-	close(fd);
 	if (rc < 0) {
 		sbuf_release(&sb);
 		return rc;
@@ -175,4 +170,16 @@ int file_read_all(const char *path, char **ret, size_t *ret_len)
 		*ret_len = sb.len;
 	*ret = sbuf_detach(&sb);
 	return *ret ? 0 : -ENOMEM;
+}
+
+int file_read_all(const char *path, char **ret, size_t *ret_len)
+{
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	rc = file_read_fd(fd, 0, ret, ret_len);
+	close(fd);
+	return rc;
 }

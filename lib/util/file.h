@@ -24,6 +24,11 @@ int file_write_atomic(const char *path, const void *data, size_t len, mode_t mod
  */
 int file_write_new(const char *path, const void *data, size_t len, mode_t mode,
 		   bool durable);
+/*
+ * Read fd to its end, or until max bytes when max is not 0, into a
+ * NUL-terminated buffer (*ret_len excludes the NUL).  0 or -errno.
+ */
+int file_read_fd(int fd, size_t max, char **ret, size_t *ret_len);
 /* Read a whole file (NUL-terminated; *ret_len excludes the NUL). -errno. */
 int file_read_all(const char *path, char **ret, size_t *ret_len);
 /* fsync the directory that holds path (or dir itself with is_dir). */
