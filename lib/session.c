@@ -300,11 +300,14 @@ out:
  */
 static void roll_back(struct vss_session *s, bool journal_written)
 {
+	/* The error lives in per-thread buffers that the removals below and
+	 * vss__error_at() itself overwrite: keep copies of its strings. */
 	struct vss_error saved = *vss_error_last();
-	char message[1024];
+	char message[1024], file[512];
 	bool left = false;
 
 	snprintf(message, sizeof(message), "%s", saved.message);
+	snprintf(file, sizeof(file), "%s", saved.file ? saved.file : "");
 	for (size_t i = 0; i < s->ncopies; i++) {
 		struct planned_copy *c = &s->copies[i];
 		int rc;
@@ -319,7 +322,7 @@ static void roll_back(struct vss_session *s, bool journal_written)
 	}
 	if (journal_written && !left)
 		vss__pending_remove(s->ctx, &s->set_id);
-	vss__error_at(saved.code, saved.file, saved.line, saved.column, "%s%s", message,
+	vss__error_at(saved.code, file[0] ? file : NULL, saved.line, saved.column, "%s%s", message,
 		      left ? " (some copies could not be removed yet; the next vss command retries)" : "");
 }
 
