@@ -247,48 +247,65 @@ fail:
 	return rc;
 }
 
-VSS_EXPORT int vss_session_add_volume(struct vss_session *s, const char *volume,
-				      const char *provider, struct vss_guid *ret_snapshot_id)
+/* A set is open and has room for one more volume. */
+static int check_room(const struct vss_session *s)
 {
-	const struct vss_provider *prov = NULL;
-	struct vss_volume *vol = NULL;
-	struct vss_snapshot *snap = NULL;
-	int rc;
-
 	if (s->state != SESSION_STARTED)
 		return vss__error(-VSS_E_BAD_STATE, "start a shadow copy set before adding volumes");
 	if (s->ncopies >= VSS_MAX_VOLUMES_PER_SET)
 		return vss__error(-VSS_E_MAXIMUM_NUMBER_OF_VOLUMES_REACHED,
 				  "a shadow copy set holds at most %d volumes", VSS_MAX_VOLUMES_PER_SET);
-	rc = vss_volume_resolve(volume, &vol);
+	return 0;
+}
+
+VSS_EXPORT int vss_session_add_resolved_volume(struct vss_session *s, struct vss_volume *vol,
+					       const char *provider,
+					       struct vss_guid *ret_snapshot_id)
+{
+	const struct vss_provider *prov = NULL;
+	struct vss_snapshot *snap = NULL;
+	int rc;
+
+	rc = check_room(s);
 	if (rc < 0)
-		goto out;
+		return rc;
 	for (size_t i = 0; i < s->ncopies; i++) {
 		const struct vss_snapshot *other = s->copies[i].snap;
 
 		if (vss_volume_is_same(vol, other->original_uuid, other->original_device,
-				       other->original_fsroot)) {
-			rc = vss__error(-VSS_E_OBJECT_ALREADY_EXISTS,
-					"'%s' is already in the set (as '%s')", volume,
-					vss_volume_get_name(s->copies[i].vol));
-			goto out;
-		}
+				       other->original_fsroot))
+			return vss__error(-VSS_E_OBJECT_ALREADY_EXISTS,
+					  "'%s' is already in the set (as '%s')",
+					  vss_volume_get_name(vol), vss_volume_get_name(s->copies[i].vol));
 	}
 	rc = pick_provider(vol, provider, &prov);
 	if (rc < 0)
-		goto out;
+		return rc;
 	rc = plan_snapshot(s, vol, prov, &snap);
 	if (rc < 0)
-		goto out;
-	s->copies[s->ncopies].vol = vol;
+		return rc;
+	s->copies[s->ncopies].vol = vss_volume_ref(vol);
 	s->copies[s->ncopies].prov = prov;
 	s->copies[s->ncopies].snap = snap;
 	s->copies[s->ncopies].committed = false;
 	s->ncopies++;
 	if (ret_snapshot_id)
 		*ret_snapshot_id = snap->id;
-	vol = NULL;
-out:
+	return 0;
+}
+
+VSS_EXPORT int vss_session_add_volume(struct vss_session *s, const char *volume,
+				      const char *provider, struct vss_guid *ret_snapshot_id)
+{
+	struct vss_volume *vol = NULL;
+	int rc;
+
+	rc = check_room(s);
+	if (rc < 0)
+		return rc;
+	rc = vss_volume_resolve(volume, &vol);
+	if (rc == 0)
+		rc = vss_session_add_resolved_volume(s, vol, provider, ret_snapshot_id);
 	vss_volume_unref(vol);
 	return rc;
 }

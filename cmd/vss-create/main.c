@@ -319,6 +319,7 @@ int main(int argc, char **argv)
 	struct vss_context *ctx = NULL;
 	struct vss_session *session = NULL;
 	struct vss_snapshot_list *list = NULL;
+	struct vss_volume **vols = NULL;   /* resolved once, checked first */
 	struct vss_guid set_id;
 	int rc;
 
@@ -344,11 +345,13 @@ int main(int argc, char **argv)
 	 * Name every volume before asking for root or taking the lock: a typo
 	 * is reported as such, by anyone, and nothing is done.
 	 */
+	vols = calloc(o.nvolumes, sizeof(*vols));
+	if (!vols) {
+		rc = tool_fail(-ENOMEM, "cannot add the volumes");
+		goto out;
+	}
 	for (size_t i = 0; i < o.nvolumes; i++) {
-		struct vss_volume *vol = NULL;
-
-		rc = vss_volume_resolve(o.volumes[i], &vol);
-		vss_volume_unref(vol);
+		rc = vss_volume_resolve(o.volumes[i], &vols[i]);
 		if (rc < 0) {
 			rc = tool_fail(rc, "cannot add volume '%s'", o.volumes[i]);
 			goto out;
@@ -395,7 +398,10 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < o.nvolumes; i++) {
 		struct vss_guid id;
 
-		rc = vss_session_add_volume(session, o.volumes[i], o.provider, &id);
+		/* After waiting for another set, the mounts may have changed:
+		 * name the volume again; otherwise the lock came at once. */
+		rc = o.wait ? vss_session_add_volume(session, o.volumes[i], o.provider, &id)
+			    : vss_session_add_resolved_volume(session, vols[i], o.provider, &id);
 		if (rc < 0) {
 			rc = tool_fail(rc, "cannot add volume '%s'", o.volumes[i]);
 			goto out;
@@ -452,6 +458,9 @@ int main(int argc, char **argv)
 		}
 	}
 out:
+	for (size_t i = 0; vols && i < o.nvolumes; i++)
+		vss_volume_unref(vols[i]);
+	free(vols);
 	vss_snapshot_list_unref(list);
 	vss_session_unref(session);
 	vss_context_unref(ctx);

@@ -28,6 +28,7 @@ struct vss_context;
 struct vss_session;
 struct vss_snapshot_list;
 struct vss_bcd;
+struct vss_volume;
 
 enum vss_start_flags {
 	/* Wait for another set being created to finish, instead of failing
@@ -76,6 +77,15 @@ VSS_EXPORT int vss_session_start_set(struct vss_session *s, unsigned int flags,
  */
 VSS_EXPORT int vss_session_add_volume(struct vss_session *s, const char *volume,
 				      const char *provider, struct vss_guid *ret_snapshot_id);
+
+/*
+ * The same for a volume already resolved with vss_volume_resolve() (the
+ * session takes its own reference), so a caller that checks its volumes
+ * first does not resolve them twice.
+ */
+VSS_EXPORT int vss_session_add_resolved_volume(struct vss_session *s, struct vss_volume *vol,
+					       const char *provider,
+					       struct vss_guid *ret_snapshot_id);
 
 /* Make the set (see above).  -VSS_E_BAD_STATE with no volume or no set. */
 VSS_EXPORT int vss_session_do_snapshot_set(struct vss_session *s);
