@@ -526,7 +526,8 @@ out:
 	return rc;
 }
 
-int vss__snapshot_to_node(const struct vss_snapshot *snap, xmlNodePtr parent)
+/* Append the <SNAPSHOT> element for snap under parent. */
+static int snapshot_to_node(const struct vss_snapshot *snap, xmlNodePtr parent)
 {
 	xmlNsPtr ns;
 	xmlNodePtr node;
@@ -620,7 +621,7 @@ int vss__snapshots_to_xml(const char *root_name, const char *const *attrs,
 			goto out;
 	}
 	for (size_t i = 0; list && i < vss_snapshot_list_count(list); i++) {
-		rc = vss__snapshot_to_node(vss_snapshot_list_get(list, i), root);
+		rc = snapshot_to_node(vss_snapshot_list_get(list, i), root);
 		if (rc < 0)
 			goto out;
 	}
@@ -778,11 +779,6 @@ static int snapshot_parse(xmlNodePtr node, const char *file, bool check_names,
 out:
 	vss_snapshot_unref(snap);
 	return rc;
-}
-
-int vss__snapshot_from_node(xmlNodePtr node, const char *file, struct vss_snapshot **ret)
-{
-	return snapshot_parse(node, file, true, ret);
 }
 
 /*

@@ -98,10 +98,6 @@ struct vss_snapshot {
 struct vss_snapshot *vss__snapshot_new(void);
 /* Replace *field with a copy of value (NULL allowed). -ENOMEM. */
 int vss__strset(char **field, const char *value);
-/* Append the <SNAPSHOT> element for snap under parent. */
-int vss__snapshot_to_node(const struct vss_snapshot *snap, xmlNodePtr parent);
-/* Parse a <SNAPSHOT> element; file names the document in errors. */
-int vss__snapshot_from_node(xmlNodePtr node, const char *file, struct vss_snapshot **ret);
 /* "<store>/<id>.xml" (bare lower-case GUID, no braces), malloc()ed, or
  * NULL (no store / no memory). */
 char *vss__snapshot_props_path(const struct vss_snapshot *snap);

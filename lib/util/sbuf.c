@@ -19,13 +19,6 @@ void sbuf_release(struct sbuf *sb)
 	sbuf_init(sb);
 }
 
-void sbuf_reset(struct sbuf *sb)
-{
-	sb->len = 0;
-	if (sb->data)
-		sb->data[0] = '\0';
-}
-
 const char *sbuf_str(const struct sbuf *sb)
 {
 	return sb->data ? sb->data : "";

@@ -21,8 +21,6 @@ struct sbuf {
 
 void sbuf_init(struct sbuf *sb);
 void sbuf_release(struct sbuf *sb);
-/* Empty it, keeping the memory. */
-void sbuf_reset(struct sbuf *sb);
 /* The text; "" for an empty buffer, never NULL. */
 const char *sbuf_str(const struct sbuf *sb);
 int sbuf_grow(struct sbuf *sb, size_t extra);
