@@ -70,7 +70,7 @@ ALL_LDFLAGS := $(SAN_FLAGS) $(LDFLAGS)
 UTIL_SRC := $(wildcard lib/util/*.c)
 LIB_SRC  := $(wildcard lib/*.c)
 SCHEMAS  := $(wildcard lib/schema/*.rng)
-TOOLS    := vss-create vss-list vss-delete vss-meta
+TOOLS    := vss-create vss-list vss-delete vss-meta vss-sample-writer
 COMMON_SRC := $(wildcard cmd/common/*.c)
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 TESTTOOL_SRC := $(wildcard tests/tools/*.c)
@@ -219,6 +219,13 @@ install: all
 	$(INSTALL) -m 644 lib/include/vss/*.h $(DESTDIR)$(includedir)/vss/
 	$(PC_SUBST) lib/libvss.pc.in > $(DESTDIR)$(pkgconfigdir)/vss.pc
 	$(INSTALL) -m 644 $(SCHEMAS) $(DESTDIR)$(schemadir)/
+	$(INSTALL) -d $(DESTDIR)$(datarootdir)/vss/writers
+	$(INSTALL) -m 755 scripts/writers/postgresql scripts/writers/mariadb scripts/writers/sqlite \
+		$(DESTDIR)$(datarootdir)/vss/writers/
+	for x in scripts/writers/*.xml; do \
+		sed 's|/usr/share/vss/writers/|$(datarootdir)/vss/writers/|g' $$x \
+			> $(DESTDIR)$(datarootdir)/vss/writers/$${x##*/} && \
+		chmod 644 $(DESTDIR)$(datarootdir)/vss/writers/$${x##*/} || exit 1; done
 	for m in $(MANPAGES); do \
 		s=$${m##*.}; $(INSTALL) -d $(DESTDIR)$(mandir)/man$$s; \
 		$(INSTALL) -m 644 $$m $(DESTDIR)$(mandir)/man$$s/; done
@@ -231,7 +238,7 @@ uninstall:
 	rm -f $(DESTDIR)$(libdir)/libvss.so.$(LIBVERSION) $(DESTDIR)$(libdir)/$(SONAME) \
 		$(DESTDIR)$(libdir)/libvss.so $(DESTDIR)$(libdir)/libvss.a \
 		$(DESTDIR)$(pkgconfigdir)/vss.pc $(DESTDIR)$(includedir)/vss.h
-	rm -rf $(DESTDIR)$(includedir)/vss $(DESTDIR)$(schemadir)
+	rm -rf $(DESTDIR)$(includedir)/vss $(DESTDIR)$(schemadir) $(DESTDIR)$(datarootdir)/vss/writers
 	-rmdir $(DESTDIR)$(datarootdir)/vss 2>/dev/null
 	for m in $(MANPAGES); do s=$${m##*.}; rm -f $(DESTDIR)$(mandir)/man$$s/$${m##*/}; done
 	rm -f $(TOOLS:%=$(DESTDIR)$(bashcompdir)/%) $(TOOLS:%=$(DESTDIR)$(zshcompdir)/_%)

@@ -3,6 +3,7 @@
  * callback, and recovery of what dead processes left behind.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "vss-private.h"
+#include "writer-private.h"
 #include "util/file.h"
 #include "util/parse.h"
 #include "util/banned.h"
@@ -22,6 +24,7 @@
 #define DEFAULT_RUNDIR     "/run/vss"
 #define DEFAULT_HOLD_TIMEOUT_MS 10000u
 #define MAX_HOLD_TIMEOUT_MS     600000u
+#define MAX_WRITER_TIMEOUT_MS   3600000u
 
 static char *dir_from_env(const char *var, const char *fallback)
 {
@@ -46,6 +49,40 @@ static char *trim(char *s)
  * vss.conf: "key = value" lines, '#' comments.  Unknown keys are errors:
  * a misspelt setting silently ignored is worse than a refusal.
  */
+/* The timeouts of vss.conf: "key = SECONDS" (up to three decimals). */
+static const struct setting {
+	const char *key;
+	size_t offset;          /* of the unsigned int in struct vss_context */
+	uint64_t max_ms;
+} settings[] = {
+	{ "hold-timeout", offsetof(struct vss_context, hold_timeout_ms), MAX_HOLD_TIMEOUT_MS },
+	{ "writer-freeze-timeout", offsetof(struct vss_context, writer_freeze_timeout_ms),
+	  MAX_WRITER_TIMEOUT_MS },
+	{ "writer-event-timeout", offsetof(struct vss_context, writer_event_timeout_ms),
+	  MAX_WRITER_TIMEOUT_MS },
+};
+
+static int apply_setting(struct vss_context *ctx, const char *path, int lineno, const char *key,
+			 const char *value)
+{
+	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+		const struct setting *st = &settings[i];
+		uint64_t ms;
+
+		if (strcmp(key, st->key) != 0)
+			continue;
+		if (parse_seconds_ms(value, &ms) < 0 || ms == 0 || ms > st->max_ms)
+			return vss__error_at(-EINVAL, path, lineno, 1,
+					     "%s:%d: '%s' must be seconds from 0.001 to %u, not '%s'",
+					     path, lineno, key, (unsigned int)(st->max_ms / 1000), value);
+		*(unsigned int *)((char *)ctx + st->offset) = (unsigned int)ms;
+		return 0;
+	}
+	return vss__error_at(-EINVAL, path, lineno, 1,
+			     "%s:%d: unknown setting '%s' (known: hold-timeout, writer-freeze-timeout, writer-event-timeout)",
+			     path, lineno, key);
+}
+
 static int read_config(struct vss_context *ctx)
 {
 	char *path = path_join(ctx->sysconfdir, "vss.conf");
@@ -85,22 +122,9 @@ static int read_config(struct vss_context *ctx)
 		*eq = '\0';
 		key = trim(line);
 		value = trim(eq + 1);
-		if (strcmp(key, "hold-timeout") == 0) {
-			uint64_t ms;
-
-			if (parse_seconds_ms(value, &ms) < 0 || ms == 0 || ms > MAX_HOLD_TIMEOUT_MS) {
-				rc = vss__error_at(-EINVAL, path, lineno, 1,
-						   "%s:%d: 'hold-timeout' must be seconds from 0.001 to 600, not '%s'",
-						   path, lineno, value);
-				goto out;
-			}
-			ctx->hold_timeout_ms = (unsigned int)ms;
-		} else {
-			rc = vss__error_at(-EINVAL, path, lineno, 1,
-					   "%s:%d: unknown setting '%s' (known: hold-timeout)",
-					   path, lineno, key);
+		rc = apply_setting(ctx, path, lineno, key, value);
+		if (rc < 0)
 			goto out;
-		}
 	}
 out:
 	free(text);
@@ -118,6 +142,8 @@ VSS_EXPORT int vss_context_new(struct vss_context **ret)
 		return -ENOMEM;
 	ctx->refcount = 1;
 	ctx->hold_timeout_ms = DEFAULT_HOLD_TIMEOUT_MS;
+	ctx->writer_freeze_timeout_ms = VSS__DEFAULT_FREEZE_TIMEOUT_MS;
+	ctx->writer_event_timeout_ms = VSS__DEFAULT_EVENT_TIMEOUT_MS;
 	ctx->sysconfdir = dir_from_env("VSS_SYSCONFDIR", DEFAULT_SYSCONFDIR);
 	ctx->statedir = dir_from_env("VSS_STATEDIR", DEFAULT_STATEDIR);
 	ctx->rundir = dir_from_env("VSS_RUNDIR", DEFAULT_RUNDIR);

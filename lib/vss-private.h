@@ -45,6 +45,8 @@ struct vss_context {
 	char *statedir;
 	char *rundir;
 	unsigned int hold_timeout_ms;
+	unsigned int writer_freeze_timeout_ms;  /* per writer, Freeze to Thaw */
+	unsigned int writer_event_timeout_ms;   /* per writer, any other event */
 	vss_notice_fn notice_fn;
 	void *notice_userdata;
 };

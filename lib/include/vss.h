@@ -27,5 +27,6 @@
 #include <vss/session.h>
 #include <vss/wmd.h>
 #include <vss/bcd.h>
+#include <vss/writer.h>
 
 #endif

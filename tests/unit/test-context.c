@@ -92,6 +92,15 @@ static void test_context__config_hold_timeout(void **state)
 	write_conf("# comment\n\n  hold-timeout = 2.5   # seconds\n");
 	assert_int_equal(vss_context_new(&ctx), 0);
 	assert_int_equal(vss_context_get_hold_timeout(ctx), 2500);
+	assert_int_equal(ctx->writer_freeze_timeout_ms, 60000);
+	assert_int_equal(ctx->writer_event_timeout_ms, 600000);
+	vss_context_unref(ctx);
+
+	write_conf("writer-freeze-timeout = 20\nwriter-event-timeout = 0.5\n");
+	assert_int_equal(vss_context_new(&ctx), 0);
+	assert_int_equal(vss_context_get_hold_timeout(ctx), 10000);
+	assert_int_equal(ctx->writer_freeze_timeout_ms, 20000);
+	assert_int_equal(ctx->writer_event_timeout_ms, 500);
 	vss_context_unref(ctx);
 	remove_conf();
 }
@@ -104,8 +113,10 @@ static void test_context__config_rejects_with_line(void **state)
 		"hold-timeout = 601\n",
 		"\nhold-timeout\n",
 		"\n\nhold-timout = 3\n",
+		"writer-freeze-timeout = 3601\n",
+		"hold-timeout = 1\nwriter-event-timeout = -1\n",
 	};
-	static const int line[] = { 1, 1, 1, 2, 3 };
+	static const int line[] = { 1, 1, 1, 2, 3, 1, 2 };
 	struct vss_context *ctx = NULL;
 
 	(void)state;
