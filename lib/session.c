@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "vss-private.h"
+#include "writer-private.h"
 #include "util/file.h"
 #include "util/banned.h"
 
@@ -53,7 +54,10 @@ struct vss_session {
 	struct planned_copy copies[VSS_MAX_VOLUMES_PER_SET];
 	size_t ncopies;
 	struct vss_snapshot_list *made;
-	struct vss_bcd *bcd;       /* of the made set */
+	struct vss_bcd *bcd;       /* of the set, once writers or the caller need it */
+	struct vss__backup *backup;  /* the writers' half */
+	int backup_type;
+	bool backup_completed;
 };
 
 /* Every copy is copy-on-write, whatever the engine. */
@@ -70,6 +74,12 @@ VSS_EXPORT int vss_session_new(struct vss_context *ctx, struct vss_session **ret
 	s->context = VSS_CTX_APP_ROLLBACK;
 	s->owner = getpid();
 	s->lock_fd = -1;
+	s->backup_type = VSS_BT_COPY;
+	if (vss__backup_new(s->ctx, &s->backup) < 0) {
+		vss_context_unref(s->ctx);
+		free(s);
+		return -ENOMEM;
+	}
 	*ret = s;
 	return 0;
 }
@@ -91,6 +101,7 @@ VSS_EXPORT struct vss_session *vss_session_unref(struct vss_session *s)
 {
 	if (!s || --s->refcount > 0)
 		return NULL;
+	vss__backup_free(s->backup);
 	release_lock(s);
 	for (size_t i = 0; i < s->ncopies; i++) {
 		vss_volume_unref(s->copies[i].vol);
@@ -412,6 +423,91 @@ static int commit_all(struct vss_session *s, int64_t *ret_creation_time)
 	return rc;
 }
 
+static bool uses_writers(const struct vss_session *s)
+{
+	return !(s->context & VSS_VOLSNAP_ATTR_NO_WRITERS);
+}
+
+/* The set's document: its backup state, copies, and the writers' components. */
+static int build_bcd(struct vss_session *s)
+{
+	struct vss_bcd *bcd;
+	int rc;
+
+	if (s->bcd)
+		return 0;
+	bcd = vss_bcd_new(&s->set_id);
+	if (!bcd)
+		return vss__error(-ENOMEM, "out of memory");
+	rc = vss_bcd_set_backup_state(bcd, vss__backup_writer_count(s->backup) > 0, false,
+				      (enum vss_backup_type)s->backup_type, false);
+	for (size_t i = 0; i < s->ncopies && rc == 0; i++)
+		rc = vss_bcd_add_snapshot_id(bcd, &s->copies[i].snap->id);
+	if (rc == 0)
+		rc = vss__backup_fill_bcd(s->backup, bcd);
+	if (rc < 0) {
+		vss_bcd_unref(bcd);
+		return rc;
+	}
+	s->bcd = bcd;
+	return 0;
+}
+
+/*
+ * Before the providers prepare: find the writers that take part, give them
+ * the set's document, and send PrepareForBackup and PrepareForSnapshot.
+ */
+static int writers_prepare(struct vss_session *s)
+{
+	const char *volumes[VSS_MAX_VOLUMES_PER_SET];
+	int rc;
+
+	rc = vss__backup_gather(s->backup);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < s->ncopies; i++)
+		volumes[i] = vss_volume_get_path(s->copies[i].vol);
+	rc = vss__backup_select(s->backup, &s->set_id, s->context, volumes, s->ncopies);
+	if (rc < 0)
+		return rc;
+	rc = build_bcd(s);
+	if (rc == 0)
+		rc = vss__backup_set_bcd(s->backup, s->bcd);
+	if (rc == 0)
+		rc = vss__backup_send(s->backup, VSS_EVENT_PREPARE_BACKUP);
+	if (rc == 0)
+		rc = vss__backup_send(s->backup, VSS_EVENT_PREPARE_SNAPSHOT);
+	return rc;
+}
+
+/*
+ * Freeze the writers, commit inside the hold window, and Thaw whatever
+ * happened to the commit.  A failure to freeze commits nothing.
+ */
+static int freeze_commit_thaw(struct vss_session *s, int64_t *ret_creation_time)
+{
+	int rc, rc2;
+
+	if (!uses_writers(s))
+		return commit_all(s, ret_creation_time);
+	rc = vss__backup_send(s->backup, VSS_EVENT_FREEZE);
+	if (rc < 0)
+		return rc;
+	vss__test_stall(s->ctx, "writers-frozen");
+	rc = commit_all(s, ret_creation_time);
+	if (rc < 0) {
+		/* The commit's error is the one to report: keep it. */
+		struct vss_error saved = *vss_error_last();
+		char message[1024];
+
+		snprintf(message, sizeof(message), "%s", saved.message);
+		vss__backup_send(s->backup, VSS_EVENT_THAW);
+		return vss__error(rc, "%s", message);
+	}
+	rc2 = vss__backup_send(s->backup, VSS_EVENT_THAW);
+	return rc2;
+}
+
 VSS_EXPORT int vss_session_do_snapshot_set(struct vss_session *s)
 {
 	struct vss_snapshot_list *made = NULL;
@@ -428,6 +524,11 @@ VSS_EXPORT int vss_session_do_snapshot_set(struct vss_session *s)
 	if (!made) {
 		rc = -ENOMEM;
 		goto fail;
+	}
+	if (uses_writers(s)) {
+		rc = writers_prepare(s);
+		if (rc < 0)
+			goto fail;
 	}
 	for (size_t i = 0; i < s->ncopies; i++) {
 		struct planned_copy *c = &s->copies[i];
@@ -448,9 +549,14 @@ VSS_EXPORT int vss_session_do_snapshot_set(struct vss_session *s)
 	journal_written = true;
 	vss__test_stall(s->ctx, "prepared");
 
-	rc = commit_all(s, &creation_time);
+	rc = freeze_commit_thaw(s, &creation_time);
 	if (rc < 0)
 		goto fail;
+	if (uses_writers(s)) {
+		rc = vss__backup_send(s->backup, VSS_EVENT_POST_SNAPSHOT);
+		if (rc < 0)
+			goto fail;
+	}
 
 	for (size_t i = 0; i < s->ncopies; i++) {
 		struct vss_snapshot *snap = s->copies[i].snap;
@@ -473,30 +579,19 @@ VSS_EXPORT int vss_session_do_snapshot_set(struct vss_session *s)
 	s->state = SESSION_DONE;
 	return 0;
 fail:
+	if (uses_writers(s)) {
+		struct vss_error saved = *vss_error_last();
+		char message[1024];
+
+		snprintf(message, sizeof(message), "%s", saved.message);
+		vss__backup_abort(s->backup);
+		vss__error(saved.code ? saved.code : rc, "%s", message);
+	}
 	roll_back(s, journal_written);
 	release_lock(s);
 	vss_snapshot_list_unref(made);
 	s->state = SESSION_FAILED;
 	return rc;
-}
-
-/* The set's document: made once, after the copies are recorded. */
-static int build_bcd(struct vss_session *s, struct vss_bcd **ret)
-{
-	struct vss_bcd *bcd = vss_bcd_new(&s->set_id);
-	int rc;
-
-	if (!bcd)
-		return vss__error(-ENOMEM, "out of memory");
-	rc = vss_bcd_set_backup_state(bcd, false, false, VSS_BT_COPY, false);
-	for (size_t i = 0; i < s->ncopies && rc == 0; i++)
-		rc = vss_bcd_add_snapshot_id(bcd, &s->copies[i].snap->id);
-	if (rc < 0) {
-		vss_bcd_unref(bcd);
-		return rc;
-	}
-	*ret = bcd;
-	return 0;
 }
 
 VSS_EXPORT int vss_session_get_bcd(struct vss_session *s, struct vss_bcd **ret)
@@ -505,13 +600,86 @@ VSS_EXPORT int vss_session_get_bcd(struct vss_session *s, struct vss_bcd **ret)
 
 	if (s->state != SESSION_DONE)
 		return vss__error(-VSS_E_BAD_STATE, "the shadow copy set has not been made");
-	if (!s->bcd) {
-		rc = build_bcd(s, &s->bcd);
-		if (rc < 0)
-			return rc;
-	}
+	rc = build_bcd(s);
+	if (rc < 0)
+		return rc;
 	*ret = vss_bcd_ref(s->bcd);
 	return 0;
+}
+
+static int check_writers_settable(const struct vss_session *s)
+{
+	if (s->state != SESSION_NEW && s->state != SESSION_STARTED)
+		return vss__error(-VSS_E_BAD_STATE, "writers are set up before the shadow copy set is made");
+	return 0;
+}
+
+VSS_EXPORT int vss_session_set_writer_flags(struct vss_session *s, unsigned int flags)
+{
+	int rc = check_writers_settable(s);
+
+	if (rc == 0)
+		vss__backup_set_flags(s->backup, flags);
+	return rc;
+}
+
+VSS_EXPORT int vss_session_exclude_writer(struct vss_session *s, const char *writer)
+{
+	int rc = check_writers_settable(s);
+
+	return rc < 0 ? rc : vss__backup_exclude(s->backup, writer);
+}
+
+VSS_EXPORT int vss_session_set_backup_type(struct vss_session *s, int backup_type)
+{
+	int rc = check_writers_settable(s);
+
+	if (rc < 0)
+		return rc;
+	if (!vss_backup_type_name((enum vss_backup_type)backup_type))
+		return vss__error(-EINVAL, "unknown backup type %d", backup_type);
+	s->backup_type = backup_type;
+	vss__backup_set_type(s->backup, (enum vss_backup_type)backup_type);
+	return 0;
+}
+
+VSS_EXPORT int vss_session_gather_writers(struct vss_session *s)
+{
+	int rc = check_writers_settable(s);
+
+	if (rc < 0)
+		return rc;
+	if (!uses_writers(s))
+		return vss__error(-VSS_E_UNSUPPORTED_CONTEXT,
+				  "writers take no part in shadow copies of context 0x%x", (unsigned)s->context);
+	return vss__backup_gather(s->backup);
+}
+
+VSS_EXPORT int vss_session_get_writers(struct vss_session *s, struct vss_writer_info_list **ret)
+{
+	struct vss__writer *const *ws;
+	size_t n = vss__backup_writers(s->backup, &ws);
+
+	return vss__writer_info_list_new(ws, n, ret);
+}
+
+VSS_EXPORT int vss_session_backup_complete(struct vss_session *s)
+{
+	int rc;
+
+	if (s->state != SESSION_DONE)
+		return vss__error(-VSS_E_BAD_STATE, "the shadow copy set has not been made");
+	if (s->backup_completed)
+		return vss__error(-VSS_E_BAD_STATE, "the backup was already completed");
+	s->backup_completed = true;
+	rc = build_bcd(s);
+	if (rc == 0 && !vss_bcd_is_backup_complete(s->bcd))
+		rc = vss_bcd_set_backup_complete(s->bcd);
+	if (rc == 0)
+		rc = vss__backup_set_bcd(s->backup, s->bcd);
+	if (rc == 0 && uses_writers(s))
+		rc = vss__backup_complete(s->backup);
+	return rc;
 }
 
 VSS_EXPORT int vss_session_get_snapshots(struct vss_session *s, struct vss_snapshot_list **ret)

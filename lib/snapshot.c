@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -239,6 +240,49 @@ VSS_EXPORT const char *vss_snapshot_context_name(int32_t context)
 	default:
 		return NULL;
 	}
+}
+
+/*
+ * diskshadow's words for the contexts a requester asks for ("set context
+ * persistent", "volatile", "clientaccessible", reference §2.3.2), and the
+ * names above, without case; "-" and "_" are ignored.
+ */
+VSS_EXPORT int vss_snapshot_context_parse(const char *word, int32_t *ret)
+{
+	static const struct {
+		const char *word;
+		int32_t context;
+	} words[] = {
+		{ "persistent", VSS_CTX_APP_ROLLBACK },
+		{ "volatile", VSS_CTX_BACKUP },
+		{ "clientaccessible", VSS_CTX_CLIENT_ACCESSIBLE },
+		{ "backup", VSS_CTX_BACKUP },
+		{ "filesharebackup", VSS_CTX_FILE_SHARE_BACKUP },
+		{ "datavolumerollback", VSS_CTX_NAS_ROLLBACK },
+		{ "nasrollback", VSS_CTX_NAS_ROLLBACK },
+		{ "applicationrollback", VSS_CTX_APP_ROLLBACK },
+		{ "approllback", VSS_CTX_APP_ROLLBACK },
+		{ "clientaccessiblewriters", VSS_CTX_CLIENT_ACCESSIBLE_WRITERS },
+	};
+	char bare[64];
+	size_t n = 0;
+
+	for (const char *p = word; p && *p; p++) {
+		if (*p == '-' || *p == '_')
+			continue;
+		if (n + 1 >= sizeof(bare))
+			break;
+		bare[n++] = *p;
+	}
+	bare[n] = '\0';
+	for (size_t i = 0; word && i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcasecmp(bare, words[i].word) == 0) {
+			*ret = words[i].context;
+			return 0;
+		}
+	return vss__error(-EINVAL,
+			  "unknown context '%s' (persistent, volatile, clientaccessible, or a context name such as FileShareBackup)",
+			  word ? word : "");
 }
 
 /*

@@ -46,6 +46,7 @@ static const struct notice_words *words_for(enum vss_notice what)
 	case VSS_NOTICE_FOUND:       return &found;
 	case VSS_NOTICE_STALE:       return &stale;
 	case VSS_NOTICE_RESTORED:    return &restored;
+	case VSS_NOTICE_WRITER_FAILED: return NULL;
 	}
 	return NULL;
 }

@@ -206,4 +206,30 @@ int tool_table_print(struct tool_table *t, const struct vss_guid *set_id, FILE *
 /* "{xxxxxxxx-...}" into buf; returns buf. */
 const char *tool_guid(const struct vss_guid *g, char buf[VSS_GUID_STRING_MAX]);
 
+/* ---- the writer table (writer-table.c) ---------------------------------- */
+
+enum tool_writer_column {
+	TOOL_WCOL_NAME,
+	TOOL_WCOL_CLASS_ID,
+	TOOL_WCOL_INSTANCE_ID,
+	TOOL_WCOL_KIND,
+	TOOL_WCOL_STATE,
+	TOOL_WCOL_STATE_ID,
+	TOOL_WCOL_LAST_ERROR,
+	TOOL_WCOL_FAILED_EVENT,
+	TOOL_WCOL_MESSAGE,
+	TOOL_WCOL_PATH,
+	TOOL_WCOL__MAX
+};
+
+extern const struct tool_column tool_writer_columns[TOOL_WCOL__MAX];
+
+void tool_writer_columns_default(int *cols, size_t *ncols);
+/* -o/--output for writers: as tool_columns_parse(); cols holds 2 * TOOL_WCOL__MAX. */
+int tool_writer_columns_parse(const char *arg, int *cols, size_t *ncols);
+void tool_writer_columns_help(FILE *out);
+/* Print a table "writers" of list (text: nothing when empty). */
+int tool_writer_table_print(const struct vss_writer_info_list *list, const int *cols,
+			    size_t ncols, unsigned int flags, FILE *out);
+
 #endif

@@ -21,9 +21,20 @@
 /* parse_options(): stop now and exit 0 (--help, --version). */
 #define STOP (-1)
 
+enum {
+	OPT_NO_WRITERS = 0x100,
+	OPT_IGNORE_WRITER_FAILURES,
+	OPT_BACKUP_COMPLETE,
+};
+
 static const struct option longopts[] = {
 	{ "provider",     required_argument, NULL, 'p' },
 	{ "auto-release", no_argument,       NULL, 'a' },
+	{ "context",      required_argument, NULL, 'c' },
+	{ "no-writers",   no_argument,       NULL, OPT_NO_WRITERS },
+	{ "exclude-writer", required_argument, NULL, 'x' },
+	{ "ignore-writer-failures", no_argument, NULL, OPT_IGNORE_WRITER_FAILURES },
+	{ "backup-complete", no_argument,    NULL, OPT_BACKUP_COMPLETE },
 	{ "wait",         no_argument,       NULL, 'w' },
 	{ "hold-timeout", required_argument, NULL, 't' },
 	{ "save-bcd",     required_argument, NULL, 'b' },
@@ -48,7 +59,14 @@ static void usage(void)
 	       "                                default: the first that supports it\n"
 	       " -a, --auto-release           auto-release copies: deleted when COMMAND\n"
 	       "                                ends, or without COMMAND when the calling\n"
-	       "                                process ends\n"
+	       "                                process ends (the volatile context)\n"
+	       " -c, --context CONTEXT        persistent (default), volatile or\n"
+	       "                                clientaccessible\n"
+	       "     --no-writers             no writer takes part: a crash-consistent copy\n"
+	       " -x, --exclude-writer WRITER  leave out a writer (name, class or instance ID)\n"
+	       "     --ignore-writer-failures make the copies even when a writer fails\n"
+	       "     --backup-complete        a full backup: tell the writers it completed\n"
+	       "                                (after COMMAND, when it succeeded)\n"
 	       " -w, --wait                   wait while another set is being created\n"
 	       " -t, --hold-timeout SECONDS   longest time writes may be held (default 10)\n"
 	       " -b, --save-bcd FILE          write the set's Backup Components Document\n"
@@ -67,6 +85,13 @@ static void usage(void)
 struct options {
 	const char *provider;
 	bool auto_release;
+	const char *context_word;  /* --context, or NULL */
+	bool no_writers;
+	bool ignore_writer_failures;
+	bool backup_complete;
+	char **exclude;            /* --exclude-writer, NULL-terminated */
+	size_t nexclude;
+	int32_t context;
 	bool wait;
 	bool json;
 	uint64_t hold_ms;          /* 0: the configured one */
@@ -91,7 +116,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		}
 	}
-	while ((c = getopt_long(dashdash, argv, "p:awt:b:JhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(dashdash, argv, "p:ac:x:wt:b:JhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			/* Checked now so that a typo changes nothing. */
@@ -101,6 +126,30 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'a':
 			o->auto_release = true;
+			break;
+		case 'c':
+			if (vss_snapshot_context_parse(optarg, &o->context) < 0)
+				return tool_usage_error_last();
+			o->context_word = optarg;
+			break;
+		case OPT_NO_WRITERS:
+			o->no_writers = true;
+			break;
+		case 'x': {
+			char **grown = realloc(o->exclude, (o->nexclude + 2) * sizeof(*grown));
+
+			if (!grown)
+				return tool_fail(-ENOMEM, "cannot parse the options");
+			o->exclude = grown;
+			o->exclude[o->nexclude++] = optarg;
+			o->exclude[o->nexclude] = NULL;
+			break;
+		}
+		case OPT_IGNORE_WRITER_FAILURES:
+			o->ignore_writer_failures = true;
+			break;
+		case OPT_BACKUP_COMPLETE:
+			o->backup_complete = true;
 			break;
 		case 'w':
 			o->wait = true;
@@ -132,6 +181,19 @@ static int parse_options(int argc, char **argv, struct options *o)
 	}
 	if (optind >= dashdash)
 		return tool_usage_error("no volume given");
+	if (!o->context_word)
+		o->context = o->auto_release ? VSS_CTX_BACKUP : VSS_CTX_APP_ROLLBACK;
+	else if (o->auto_release && o->context != VSS_CTX_BACKUP)
+		return tool_usage_error("--auto-release makes volatile copies; it cannot go with --context %s",
+					o->context_word);
+	if (o->no_writers)
+		o->context |= VSS_VOLSNAP_ATTR_NO_WRITERS;
+	if ((o->context & VSS_VOLSNAP_ATTR_NO_WRITERS) &&
+	    (o->nexclude || o->ignore_writer_failures || o->backup_complete))
+		return tool_usage_error("%s: no writer takes part in these copies",
+					o->nexclude ? "--exclude-writer" :
+					o->ignore_writer_failures ? "--ignore-writer-failures" :
+								    "--backup-complete");
 	o->volumes = argv + optind;
 	o->nvolumes = (size_t)(dashdash - optind);
 	for (size_t i = 0; i < o->nvolumes; i++)
@@ -279,6 +341,38 @@ static int save_bcd(struct vss_session *session, const char *file)
 	return 0;
 }
 
+/* ---- writers ------------------------------------------------------------ */
+
+static int set_up_writers(struct vss_session *session, const struct options *o)
+{
+	int rc = 0;
+
+	if (o->context & VSS_VOLSNAP_ATTR_NO_WRITERS)
+		return 0;
+	if (o->ignore_writer_failures)
+		rc = vss_session_set_writer_flags(session, VSS_WRITERS_IGNORE_FAILURES);
+	for (size_t i = 0; rc == 0 && i < o->nexclude; i++)
+		rc = vss_session_exclude_writer(session, o->exclude[i]);
+	if (rc == 0 && o->backup_complete)
+		rc = vss_session_set_backup_type(session, VSS_BT_FULL);
+	if (rc < 0)
+		return tool_fail(rc, "cannot set up the writers");
+	return 0;
+}
+
+/* BackupComplete, when asked for: the copies stay whatever the writers say. */
+static int complete_backup(struct vss_session *session, const struct options *o)
+{
+	int rc;
+
+	if (!o->backup_complete)
+		return TOOL_EXIT_OK;
+	rc = vss_session_backup_complete(session);
+	if (rc < 0)
+		return tool_fail(rc, "the copies were made, but completing the backup failed");
+	return TOOL_EXIT_OK;
+}
+
 /* ---- output ------------------------------------------------------------- */
 
 static int print_set(const struct options *o, const struct vss_guid *set_id,
@@ -371,12 +465,14 @@ int main(int argc, char **argv)
 		rc = tool_fail(rc, "cannot start a session");
 		goto out;
 	}
-	rc = vss_session_set_context(session, o.auto_release ? VSS_CTX_BACKUP
-							     : VSS_CTX_APP_ROLLBACK);
+	rc = vss_session_set_context(session, o.context);
 	if (rc < 0) {
 		rc = tool_fail(rc, "cannot set the context of the copies");
 		goto out;
 	}
+	rc = set_up_writers(session, &o);
+	if (rc)
+		goto out;
 	if (o.auto_release) {
 		/* With COMMAND we delete the copies ourselves when it ends (and
 		 * if we are killed, our end releases them); without, they live
@@ -425,9 +521,8 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	/* Nothing of the session is needed any more: let go of it (and of the
-	 * creation lock) before a command that may run for hours. */
-	session = vss_session_unref(session);
+	/* The creation lock is released; the session stays for the writers,
+	 * who hear of the end of the backup after COMMAND. */
 
 	/* With COMMAND, stdout is the command's (a backup stream, say). */
 	rc = print_set(&o, &set_id, list, o.command ? stderr : stdout);
@@ -437,11 +532,13 @@ int main(int argc, char **argv)
 			goto out;
 	}
 	if (!o.command) {
-		rc = TOOL_EXIT_OK;
+		rc = complete_backup(session, &o);
 		goto out;
 	}
 
 	rc = run_command(o.command, &set_id, list);
+	if (rc == 0)
+		rc = complete_backup(session, &o);
 	if (o.auto_release) {
 		int drc;
 
@@ -464,5 +561,6 @@ out:
 	vss_snapshot_list_unref(list);
 	vss_session_unref(session);
 	vss_context_unref(ctx);
+	free(o.exclude);
 	return rc;
 }

@@ -27,6 +27,7 @@ static const struct option longopts[] = {
 	{ "noheadings", no_argument,       NULL, 'n' },
 	{ "raw",        no_argument,       NULL, 'r' },
 	{ "rescan",     no_argument,       NULL, OPT_RESCAN },
+	{ "writers",    no_argument,       NULL, 'w' },
 	{ "help",       no_argument,       NULL, 'h' },
 	{ "version",    no_argument,       NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -49,11 +50,13 @@ static int usage(void)
 	       " -n, --noheadings       do not print headings\n"
 	       " -r, --raw              use the raw output format\n"
 	       "     --rescan           rebuild the catalog from the providers first (root)\n"
+	       " -w, --writers          list the writers instead: state and last error\n"
 	       "\n"
 	       " -h, --help             display this help\n"
 	       " -V, --version          display version\n",
 	       program_invocation_short_name);
 	tool_columns_help(stdout);
+	tool_writer_columns_help(stdout);
 	printf("\nExit status: 0 success, 1 failure, 2 usage error, 3 not found,\n"
 	       "4 invalid catalog, 5 a set is being created (--rescan).  See %s(1).\n",
 	       program_invocation_short_name);
@@ -70,6 +73,8 @@ struct options {
 	size_t ncols;
 	unsigned int table_flags;
 	bool rescan;
+	bool writers;
+	const char *output;        /* -o, parsed once --writers is known */
 };
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -77,7 +82,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	int c, rc;
 
 	tool_columns_default(o->cols, &o->ncols);
-	while ((c = getopt_long(argc, argv, "f:s:Jo:nrhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:s:Jo:nrwhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (!*optarg)
@@ -93,9 +98,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->table_flags |= TOOL_TABLE_JSON;
 			break;
 		case 'o':
-			rc = tool_columns_parse(optarg, o->cols, &o->ncols);
-			if (rc)
-				return rc;
+			o->output = optarg;
+			break;
+		case 'w':
+			o->writers = true;
 			break;
 		case 'n':
 			o->table_flags |= TOOL_TABLE_NOHEADINGS;
@@ -115,6 +121,19 @@ static int parse_options(int argc, char **argv, struct options *o)
 		default:
 			return tool_try_help();
 		}
+	}
+	if (o->writers) {
+		if (o->volume || o->have_set || o->rescan || optind < argc)
+			return tool_usage_error("--writers lists writers: it takes no %s",
+						optind < argc ? "shadow copy ID" :
+						o->rescan ? "--rescan" : o->volume ? "--for" : "--set");
+		tool_writer_columns_default(o->cols, &o->ncols);
+		return o->output ? tool_writer_columns_parse(o->output, o->cols, &o->ncols) : 0;
+	}
+	if (o->output) {
+		rc = tool_columns_parse(o->output, o->cols, &o->ncols);
+		if (rc)
+			return rc;
 	}
 	rc = tool_parse_ids(argc, argv, optind, &o->ids, &o->nids);
 	if (rc)
@@ -142,6 +161,20 @@ out:
 	return rc;
 }
 
+static int list_writers(struct vss_context *ctx, const struct options *o)
+{
+	struct vss_writer_info_list *list = NULL;
+	int rc = vss_writer_query(ctx, 0, &list);
+
+	if (rc < 0)
+		return tool_fail(rc, "cannot list the writers");
+	rc = tool_writer_table_print(list, o->cols, o->ncols, o->table_flags, stdout);
+	if (rc < 0)
+		rc = tool_fail(rc, "cannot print the writers");
+	vss_writer_info_list_unref(list);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { 0 };
@@ -163,6 +196,10 @@ int main(int argc, char **argv)
 	if (rc)
 		goto out;
 
+	if (o.writers) {
+		rc = list_writers(ctx, &o);
+		goto out;
+	}
 	if (o.rescan && (rc = tool_require_root(ctx, "rescanning the catalog")))
 		goto out;
 	/* Leftovers first, so that what is listed exists. */

@@ -31,6 +31,7 @@ enum vss_notice {
 	VSS_NOTICE_FOUND,         /* a rescan found a copy the catalog did not know; it was added */
 	VSS_NOTICE_STALE,         /* a properties file without its copy was removed */
 	VSS_NOTICE_RESTORED,      /* a copy's missing properties file was written again */
+	VSS_NOTICE_WRITER_FAILED, /* a writer failed and was left out (snap is NULL) */
 };
 
 /*

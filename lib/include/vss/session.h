@@ -9,6 +9,15 @@
  *     vss_session_get_snapshots(s, &list);
  *     vss_session_unref(s);
  *
+ * In a context with writers (every context without VSS_VOLSNAP_ATTR_NO_WRITERS)
+ * do_snapshot_set runs the backup sequence of reference §4.1 around it:
+ * Identify (unless vss_session_gather_writers() did), PrepareForBackup,
+ * PrepareForSnapshot, Freeze, the commit, Thaw, PostSnapshot, each sent to
+ * the writers that take part all at once with a timeout per writer.  A
+ * failure after PrepareForBackup sends Abort.  vss_session_backup_complete()
+ * sends BackupComplete; the last unref sends BackupShutdown.  Which writers
+ * take part and how a failure is handled: vss-writers(5).
+ *
  * do_snapshot_set prepares every volume with its provider, then inside one
  * bounded flush-and-hold window freezes the volumes whose engine does not hold
  * writes itself (a guard process thaws them even if this process is killed),
@@ -29,11 +38,19 @@ struct vss_session;
 struct vss_snapshot_list;
 struct vss_bcd;
 struct vss_volume;
+struct vss_writer_info_list;
 
 enum vss_start_flags {
 	/* Wait for another set being created to finish, instead of failing
 	 * with -VSS_E_SNAPSHOT_SET_IN_PROGRESS at once. */
 	VSS_START_WAIT = 1 << 0,
+};
+
+enum vss_writer_flags {
+	/* A failing writer is left out (it gets Abort) and the set is made
+	 * anyway: its data in the copies is crash-consistent only.  Each is
+	 * reported through the notice callback (VSS_NOTICE_WRITER_FAILED). */
+	VSS_WRITERS_IGNORE_FAILURES = 1 << 0,
 };
 
 /* Most volumes in one set, as in VSS. */
@@ -86,6 +103,32 @@ VSS_EXPORT int vss_session_add_volume(struct vss_session *s, const char *volume,
 VSS_EXPORT int vss_session_add_resolved_volume(struct vss_session *s, struct vss_volume *vol,
 					       const char *provider,
 					       struct vss_guid *ret_snapshot_id);
+
+/*
+ * Writers.  flags: enum vss_writer_flags.  exclude_writer names a writer by
+ * name (case-insensitive), class ID or instance ID; it must exist when the
+ * writers are gathered (-VSS_E_OBJECT_NOT_FOUND).  The backup type (default
+ * VSS_BT_COPY; VSS_BT_FULL for a backup that ends with BackupComplete) is
+ * what writers are told.  All before the writers are gathered.
+ */
+VSS_EXPORT int vss_session_set_writer_flags(struct vss_session *s, unsigned int flags);
+VSS_EXPORT int vss_session_exclude_writer(struct vss_session *s, const char *writer);
+VSS_EXPORT int vss_session_set_backup_type(struct vss_session *s, int backup_type);
+/* Identify: ask every writer of the machine for its metadata.  Optional;
+ * do_snapshot_set does it when needed.  -VSS_E_UNSUPPORTED_CONTEXT in a
+ * context without writers. */
+VSS_EXPORT int vss_session_gather_writers(struct vss_session *s);
+/*
+ * The writers of the session with their states: after gathering, every
+ * writer found; after do_snapshot_set, those that took part.  *ret to
+ * vss_writer_info_list_unref().
+ */
+VSS_EXPORT int vss_session_get_writers(struct vss_session *s, struct vss_writer_info_list **ret);
+/*
+ * The backup ended well: BackupComplete to the writers that took part (the
+ * BCD becomes read-only).  After a successful do_snapshot_set, once.
+ */
+VSS_EXPORT int vss_session_backup_complete(struct vss_session *s);
 
 /* Make the set (see above).  -VSS_E_BAD_STATE with no volume or no set. */
 VSS_EXPORT int vss_session_do_snapshot_set(struct vss_session *s);

@@ -113,6 +113,13 @@ VSS_EXPORT pid_t vss_snapshot_get_owner_pid(const struct vss_snapshot *snap);
 VSS_EXPORT const char *vss_snapshot_state_name(enum vss_snapshot_state state);
 /* vssadmin's Type: words: "ApplicationRollback", "Backup", ...; NULL if none. */
 VSS_EXPORT const char *vss_snapshot_context_name(int32_t context);
+/*
+ * A context from a word: diskshadow's "persistent" (ApplicationRollback),
+ * "volatile" (Backup), "clientaccessible" (ClientAccessible), or one of the
+ * names above; case, "-" and "_" do not matter.  -EINVAL if unknown.  OR
+ * VSS_VOLSNAP_ATTR_NO_WRITERS for diskshadow's "nowriters".
+ */
+VSS_EXPORT int vss_snapshot_context_parse(const char *word, int32_t *ret);
 /* vssadmin's Attributes: list, "Persistent, No auto release, Differential". */
 VSS_EXPORT int vss_snapshot_attributes_format(uint32_t attributes, char **ret);
 
