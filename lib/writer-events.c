@@ -25,10 +25,13 @@ static bool takes_part(const struct vss__writer *w, enum vss_writer_event event)
 	}
 }
 
-static unsigned int timeout_for(const struct vss__writer *w, enum vss_writer_event event)
+static unsigned int timeout_for(const struct vss__writer *w, const struct vss__event_args *args)
 {
+	enum vss_writer_event event = args->event;
 	unsigned int own = 0;
 
+	if (args->timeout_ms)
+		return args->timeout_ms;
 	if (event == VSS_EVENT_FREEZE)
 		return w->freeze_timeout_ms;
 	if (w->ops->event_timeout)
@@ -85,7 +88,7 @@ static void start_one(struct vss__writer *w, const struct vss__event_args *args,
 	struct vss__event_result res = { 0 };
 	int rc;
 
-	w->deadline = now + (uint64_t)timeout_for(w, args->event) * 1000000u;
+	w->deadline = now + (uint64_t)timeout_for(w, args) * 1000000u;
 	if (args->event == VSS_EVENT_FREEZE)
 		w->frozen_at = now;
 	if (args->event == VSS_EVENT_PREPARE_BACKUP)
@@ -104,14 +107,17 @@ static void start_one(struct vss__writer *w, const struct vss__event_args *args,
 	finish(w, args->event, &res);
 }
 
-static void time_out(struct vss__writer *w, enum vss_writer_event event)
+static void time_out(struct vss__writer *w, const struct vss__event_args *args)
 {
+	enum vss_writer_event event = args->event;
 	struct vss__event_result res = { 0 };
-	unsigned int ms = timeout_for(w, event);
+	unsigned int ms = timeout_for(w, args);
 	struct sbuf sb = SBUF_INIT;
 
 	w->ops->cancel(w);
-	res.failure = -VSS_E_WRITERERROR_TIMEOUT;
+	/* A writer silent at Identify is absent, not one that ran late. */
+	res.failure = event == VSS_EVENT_IDENTIFY ? -VSS_E_WRITER_NOT_RESPONDING
+						  : -VSS_E_WRITERERROR_TIMEOUT;
 	sbuf_addf(&sb, "no answer to %s within %u.%03u s", vss_writer_event_name(event), ms / 1000,
 		  ms % 1000);
 	res.message = sbuf_detach(&sb);
@@ -143,7 +149,7 @@ size_t vss__writers_send(struct vss__writer **ws, size_t n, const struct vss__ev
 			if (!w->busy)
 				continue;
 			if (now >= w->deadline) {
-				time_out(w, args->event);
+				time_out(w, args);
 				continue;
 			}
 			if (w->deadline < next)
@@ -163,7 +169,7 @@ size_t vss__writers_send(struct vss__writer **ws, size_t n, const struct vss__ev
 			/* Out of memory: nothing can be watched; give up on them. */
 			for (size_t i = 0; i < n; i++)
 				if (ws[i]->busy)
-					time_out(ws[i], args->event);
+					time_out(ws[i], args);
 			break;
 		}
 		rc = poll(pfds, npfd, wait_ms);
@@ -184,7 +190,7 @@ size_t vss__writers_send(struct vss__writer **ws, size_t n, const struct vss__ev
 	/* poll() itself failed: whatever is still under way is given up. */
 	for (size_t i = 0; i < n; i++)
 		if (ws[i]->busy)
-			time_out(ws[i], args->event);
+			time_out(ws[i], args);
 	for (size_t i = 0; i < n; i++)
 		if (ws[i]->sent && ws[i]->result != 0)
 			failed++;

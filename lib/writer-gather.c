@@ -18,7 +18,7 @@ int vss__writers_gather(struct vss_context *ctx, unsigned int timeout_ms,
 			struct vss__writer ***ret, size_t *ret_n)
 {
 	struct vss__writer **ws = NULL;
-	struct vss__event_args args = { .event = VSS_EVENT_IDENTIFY };
+	struct vss__event_args args = { .event = VSS_EVENT_IDENTIFY, .timeout_ms = timeout_ms };
 	size_t n = 0;
 	int rc;
 

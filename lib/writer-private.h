@@ -46,6 +46,7 @@ struct vss__event_args {
 	const char *const *volumes;      /* mount points of the set, NULL-terminated */
 	const char *bcd_xml;             /* the BCD for the events that carry it, or NULL */
 	size_t bcd_len;
+	unsigned int timeout_ms;         /* for every writer, or 0: each writer's own */
 };
 
 /* How an event ended for one writer. */
