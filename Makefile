@@ -198,6 +198,7 @@ demo: deps
 bench: all tests
 	@VSS_BUILD=$(CURDIR)/$(B) tests/bench/create.sh
 	@VSS_BUILD=$(CURDIR)/$(B) tests/bench/bcd.sh
+	@VSS_BUILD=$(CURDIR)/$(B) tests/bench/writers.sh
 
 fuzz:
 	@tests/fuzz/build.sh
@@ -253,7 +254,7 @@ help:
 	@echo '                    (unit, tool, docs, integration; integration needs root)'
 	@echo '  check-unit, check-cli, check-docs, check-integration   one kind of test'
 	@echo '  demo              copies of live volumes on scratch loop devices (root)'
-	@echo '  bench             tests/bench/: vss-create vs raw btrfs (root), BCD load/save'
+	@echo '  bench             tests/bench/: vss-create vs raw btrfs (root), BCD load/save, writers blackout'
 	@echo '  fuzz              build the fuzz targets (clang, libFuzzer)'
 	@echo '  install           DESTDIR=... prefix=... (default prefix /usr/local)'
 	@echo '  uninstall, clean, deps (install missing Debian packages)'

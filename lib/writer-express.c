@@ -18,6 +18,16 @@
  * hook, all within one event.  Because the pipe is close-on-exec and held
  * nowhere else, the hook also sees end-of-file when the requester dies.
  *
+ * A Freeze hook marked prestart="yes" is started during PrepareForSnapshot
+ * instead (VSS_PRESTART=1): it gets ready (starts its client, connects)
+ * without freezing and prints "ready"; that process is kept ("armed") and
+ * Freeze writes the line "freeze" to its stdin, so the application is frozen
+ * for a pipe round trip rather than for the start of a process, and the
+ * blackout of a set no longer grows with the cost of starting processes
+ * (which grows with their number on a machine of few CPUs).  Abort (or
+ * anything but Freeze) before Freeze closes its stdin: it must go without
+ * freezing, and is killed when it does not go within CLOSE_WAIT_MS.
+ *
  * A hook's exit is observed with WNOWAIT and reaped only when the hook is
  * done with: while the zombie leader is unreaped its pid, and with it the
  * process group ID, cannot be reused, so signalling the group never reaches
@@ -83,6 +93,7 @@
 struct hook {
 	char *command;            /* NULL: none, the event succeeds at once */
 	unsigned int timeout_ms;  /* 0: the writer's */
+	bool prestart;            /* Freeze: started at PrepareForSnapshot */
 };
 
 /* A running (or finished, not yet reaped) hook process. */
@@ -103,6 +114,7 @@ struct proc {
 	struct sbuf errline;      /* the stderr line being read */
 	char *last_err;           /* the last non-empty stderr line */
 	bool frozen;              /* printed "frozen" */
+	bool ready;               /* prestarted: printed "ready" */
 	int failure;              /* from a "failure" line, 0 if none */
 	char *failure_message;
 };
@@ -111,6 +123,15 @@ enum phase {
 	PHASE_IDLE,
 	PHASE_RELEASE,            /* Thaw/Abort: waiting for the freeze hook */
 	PHASE_HOOK,               /* waiting for the event's own hook */
+	PHASE_PRESTART,           /* PrepareForSnapshot: the Freeze hook gets ready */
+};
+
+/* Where the output an event reads ends: what comes after belongs to the
+ * next event. */
+enum stop {
+	STOP_NONE,
+	STOP_READY,               /* a prestarted Freeze hook getting ready */
+	STOP_FROZEN,              /* Freeze */
 };
 
 struct express {
@@ -122,6 +143,9 @@ struct express {
 	const struct vss__event_args *args;
 	struct proc run;          /* the event's hook */
 	struct proc held;         /* a freeze hook that printed "frozen" */
+	struct proc armed;        /* a prestarted freeze hook that is ready */
+	uint64_t armed_closed_ns; /* when armed was let go before Freeze, or 0 */
+	int armed_signals;        /* signals sent to it since: 0, 1 TERM, 2 KILL */
 	int release_failure;      /* Thaw's verdict on the freeze hook */
 	char *release_message;
 	struct proc *dying;       /* killed, not dead in time: reaped later */
@@ -258,14 +282,22 @@ static void take_failure_line(struct proc *p, char *rest)
 	}
 }
 
-/* One stdout line; false when it was "frozen" and stop_at_frozen. */
-static bool take_line(struct proc *p, char *line, bool stop_at_frozen)
+/* One stdout line; false when it ends what the event reads (stop). */
+static bool take_line(struct proc *p, char *line, enum stop stop)
 {
 	line = trim(line);
 	if (strcmp(line, "frozen") == 0) {
 		if (!p->frozen && !p->failure) {
 			p->frozen = true;
-			return !stop_at_frozen;
+			return stop != STOP_FROZEN;
+		}
+		return true;
+	}
+	if (stop == STOP_READY && strcmp(line, "ready") == 0) {
+		/* Not after a failure, nor after a "frozen" nobody asked for. */
+		if (!p->ready && !p->failure && !p->frozen) {
+			p->ready = true;
+			return false;
 		}
 		return true;
 	}
@@ -276,12 +308,12 @@ static bool take_line(struct proc *p, char *line, bool stop_at_frozen)
 }
 
 /*
- * Split what stdout has sent into lines.  With stop_at_frozen (a Freeze
- * under way) the lines after "frozen" are left in the buffer: they belong to
- * the release of the freeze, not to Freeze.  at_eof: a last line without a
- * newline counts.
+ * Split what stdout has sent into lines.  The lines after the one that
+ * stops (stop: "frozen" in Freeze, "ready" in a prestart) are left in the
+ * buffer: they belong to the next part (the release of the freeze, Freeze).
+ * at_eof: a last line without a newline counts.
  */
-static void process_lines(struct proc *p, bool stop_at_frozen, bool at_eof)
+static void process_lines(struct proc *p, enum stop stop, bool at_eof)
 {
 	struct sbuf *b = &p->outbuf;
 	size_t done = 0;
@@ -293,7 +325,7 @@ static void process_lines(struct proc *p, bool stop_at_frozen, bool at_eof)
 
 		if (!nl) {
 			if (at_eof && start && b->len > done && !p->skipping) {
-				go_on = take_line(p, start, stop_at_frozen);
+				go_on = take_line(p, start, stop);
 				done = b->len;
 				(void)go_on;
 			}
@@ -304,7 +336,7 @@ static void process_lines(struct proc *p, bool stop_at_frozen, bool at_eof)
 			p->skipping = false;
 			go_on = true;
 		} else {
-			go_on = take_line(p, start, stop_at_frozen);
+			go_on = take_line(p, start, stop);
 		}
 		done = (size_t)(nl - b->data) + 1;
 		if (!go_on)
@@ -413,13 +445,13 @@ static void check_exit(struct proc *p)
 }
 
 /* Everything p has to say now: output, then whether it exited. */
-static void service(struct express *x, struct proc *p, bool stop_at_frozen)
+static void service(struct express *x, struct proc *p, enum stop stop)
 {
 	if (!proc_running(p))
 		return;
 	drain(x, p, &p->out, true);
 	drain(x, p, &p->err, false);
-	process_lines(p, stop_at_frozen, p->out < 0);
+	process_lines(p, stop, p->out < 0);
 	check_exit(p);
 	/* An exited process's pidfd stays readable: watching it on would
 	 * spin the poll loop while its pipes get their grace. */
@@ -453,15 +485,32 @@ static uint64_t proc_due(const struct proc *p)
 	return 0;
 }
 
-/* Arm the timerfd for the earliest of the looks run and held need. */
+/* When a prestarted hook let go before Freeze is next signalled, or 0. */
+static uint64_t armed_due(const struct express *x)
+{
+	uint64_t ms = x->armed_signals ? CLOSE_WAIT_MS + TERM_GRACE_MS : CLOSE_WAIT_MS;
+
+	if (!x->armed_closed_ns || !proc_running(&x->armed) || x->armed.exited ||
+	    x->armed_signals >= 2)
+		return 0;
+	return x->armed_closed_ns + ms * 1000000u;
+}
+
+static uint64_t earliest(uint64_t a, uint64_t b)
+{
+	return a && b ? (a < b ? a : b) : a ? a : b;
+}
+
+/* Arm the timerfd for the earliest of the looks the processes need. */
 static void schedule(struct express *x)
 {
-	uint64_t a = proc_due(&x->run), b = proc_due(&x->held), due, now;
+	uint64_t due, now;
 	struct itimerspec its;
 
 	if (x->tfd < 0)
 		return;
-	due = a && b ? (a < b ? a : b) : a ? a : b;
+	due = earliest(earliest(proc_due(&x->run), proc_due(&x->held)),
+		       earliest(proc_due(&x->armed), armed_due(x)));
 	memset(&its, 0, sizeof(its));
 	if (due) {
 		now = vss__now_monotonic_ns();
@@ -538,7 +587,7 @@ static void wait_exits(struct proc **ps, size_t n, int ms)
 	uint64_t until = vss__now_monotonic_ns() + (uint64_t)ms * 1000000u;
 
 	for (;;) {
-		struct pollfd pfds[2];
+		struct pollfd pfds[3];
 		size_t k = 0, waiting = 0;
 		uint64_t now;
 		int ms_left;
@@ -548,7 +597,7 @@ static void wait_exits(struct proc **ps, size_t n, int ms)
 			if (ps[i]->pid <= 0 || ps[i]->exited)
 				continue;
 			waiting++;
-			if (ps[i]->pidfd >= 0 && k < 2) {
+			if (ps[i]->pidfd >= 0 && k < 3) {
 				pfds[k].fd = ps[i]->pidfd;
 				pfds[k].events = POLLIN;
 				pfds[k].revents = 0;
@@ -681,7 +730,7 @@ static bool is_our_var(const char *entry)
 	static const char *const ours[] = {
 		"VSS_EVENT=", "VSS_WRITER_NAME=", "VSS_WRITER_ID=", "VSS_WRITER_INSTANCE_ID=",
 		"VSS_SNAPSHOT_SET_ID=", "VSS_CONTEXT=", "VSS_BACKUP_TYPE=", "VSS_VOLUMES=",
-		"VSS_FREEZE_TIMEOUT_MS=",
+		"VSS_FREEZE_TIMEOUT_MS=", "VSS_PRESTART=",
 	};
 
 	for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
@@ -706,9 +755,9 @@ static int env_add(struct strv *env, const char *fmt, ...)
 	return rc;
 }
 
-/* The requester's environment with the VSS_* variables of the event. */
+/* The requester's environment with the VSS_* variables of event. */
 static int build_env(const struct vss__writer *w, const struct vss__event_args *args,
-		     struct strv *env)
+		     enum vss_writer_event event, bool prestart, struct strv *env)
 {
 	char id[VSS_GUID_STRING_MAX], inst[VSS_GUID_STRING_MAX], set[VSS_GUID_STRING_MAX];
 	const char *bt = vss_backup_type_name((enum vss_backup_type)args->backup_type);
@@ -724,7 +773,7 @@ static int build_env(const struct vss__writer *w, const struct vss__event_args *
 	vss_guid_format(&w->instance_id, VSS_GUID_BRACES, inst);
 	vss_guid_format(&args->set_id, VSS_GUID_BRACES, set);
 	if (rc == 0)
-		rc = env_add(env, "VSS_EVENT=%s", vss_writer_event_name(args->event));
+		rc = env_add(env, "VSS_EVENT=%s", vss_writer_event_name(event));
 	if (rc == 0)
 		rc = env_add(env, "VSS_WRITER_NAME=%s", w->name ? w->name : "");
 	if (rc == 0)
@@ -741,6 +790,8 @@ static int build_env(const struct vss__writer *w, const struct vss__event_args *
 		rc = env_add(env, "VSS_VOLUMES=%s", sbuf_str(&vols));
 	if (rc == 0)
 		rc = env_add(env, "VSS_FREEZE_TIMEOUT_MS=%u", w->freeze_timeout_ms);
+	if (rc == 0 && prestart)
+		rc = env_add(env, "VSS_PRESTART=1");
 	sbuf_release(&vols);
 	return rc;
 }
@@ -775,17 +826,18 @@ child(int in, int out, int err, const char *command, char *const *envp)
 }
 
 /*
- * Run command for args->event as p: its own process group, stdout and
- * stderr to pipes of ours, stdin /dev/null or (Freeze) a pipe whose write
- * end stays here.  Returns 0 or -errno with the message set.
+ * Run command for event as p (args: the event under way): its own process
+ * group, stdout and stderr to pipes of ours, stdin /dev/null or (Freeze) a
+ * pipe whose write end stays here, non-blocking for a prestarted hook,
+ * which is written to.  Returns 0 or -errno with the message set.
  */
-static int spawn(struct vss__writer *w, const struct vss__event_args *args, const char *command,
-		 struct proc *p)
+static int spawn(struct vss__writer *w, const struct vss__event_args *args,
+		 enum vss_writer_event event, bool prestart, const char *command, struct proc *p)
 {
 	struct express *x = w->priv;
 	struct strv env = STRV_INIT;
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
-	bool freeze = args->event == VSS_EVENT_FREEZE;
+	bool freeze = event == VSS_EVENT_FREEZE;
 	sigset_t all, old;
 	pid_t pid;
 	int rc;
@@ -794,11 +846,13 @@ static int spawn(struct vss__writer *w, const struct vss__event_args *args, cons
 	rc = ensure_fds(x);
 	if (rc < 0)
 		goto fail;
-	rc = build_env(w, args, &env);
+	rc = build_env(w, args, event, prestart, &env);
 	if (rc < 0)
 		goto fail;
 	if (freeze) {
 		if (pipe2(in, O_CLOEXEC) < 0)
+			goto fail_errno;
+		if (prestart && fcntl(in[1], F_SETFL, O_NONBLOCK) < 0)
 			goto fail_errno;
 	} else {
 		in[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -852,14 +906,14 @@ static int spawn(struct vss__writer *w, const struct vss__event_args *args, cons
 		kill_procs(x, ps, 1);
 		goto fail;
 	}
-	vss__debug("writer '%s': %s: started pid %d: %s", w->name, vss_writer_event_name(args->event),
-		   (int)pid, command);
+	vss__debug("writer '%s': %s%s: started pid %d: %s", w->name, vss_writer_event_name(event),
+		   prestart ? " (prestart)" : "", (int)pid, command);
 	goto out;
 fail_errno:
 	rc = -errno;
 fail:
 	vss__error(rc, "cannot run the %s command of writer '%s': %s",
-		   vss_writer_event_name(args->event), w->name, strerror(-rc));
+		   vss_writer_event_name(event), w->name, strerror(-rc));
 out:
 	for (int i = 0; i < 2; i++) {
 		if (in[i] >= 0)
@@ -881,6 +935,9 @@ static int spawn_failure(int rc)
 }
 
 /* ---- the event state machine --------------------------------------------- */
+
+static int step(struct vss__writer *w, int *ret_fd, short *ret_events,
+		struct vss__event_result *res);
 
 static void set_result(struct vss__event_result *res, int failure, char *message)
 {
@@ -911,27 +968,163 @@ static int finish(struct express *x, int failure, char *message, struct vss__eve
 	return 1;
 }
 
+/* The event waits for its processes: the epoll descriptor says when. */
+static int wait_on(struct express *x, int *ret_fd, short *ret_events)
+{
+	schedule(x);
+	*ret_fd = x->epfd;
+	*ret_events = POLLIN;
+	return 0;
+}
+
+/* p failed as if it had printed a failure line (unless it had one). */
+static void proc_fail(struct proc *p, int failure, const char *message)
+{
+	if (p->failure)
+		return;
+	p->failure = failure;
+	free(p->failure_message);
+	p->failure_message = message ? strdup(message) : NULL;
+}
+
+/*
+ * The line "freeze" to a prestarted Freeze hook: 0, -EPIPE when nobody reads
+ * its stdin any more (it is gone), or -errno.  The pipe is non-blocking and
+ * empty (nothing else is ever written to it), so this never waits; SIGPIPE
+ * is kept from the requester, whose application may not ignore it.
+ */
+static int send_freeze_line(struct proc *p)
+{
+	static const char line[] = "freeze\n";
+	sigset_t pipe_set, old, pending;
+	bool was_pending;
+	ssize_t r;
+	int rc = 0;
+
+	if (p->in < 0)
+		return -EPIPE;
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	sigpending(&pending);
+	was_pending = sigismember(&pending, SIGPIPE);
+	do {
+		r = write(p->in, line, sizeof(line) - 1);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0)
+		rc = -errno;
+	else if ((size_t)r != sizeof(line) - 1)
+		rc = -EAGAIN;   /* not on a pipe: below PIPE_BUF, writes are whole */
+	if (rc == -EPIPE && !was_pending) {
+		/* Ours, pending on this thread: take it before unblocking. */
+		struct timespec zero = { 0, 0 };
+
+		while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+			;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+/* Tell the prestarted hook p to freeze; a hook that cannot be told fails. */
+static void tell_freeze(struct proc *p)
+{
+	char why[160];
+	int rc;
+
+	if (p->exited) {
+		proc_fail(p, -VSS_E_WRITERERROR_NONRETRYABLE, "the freeze command ended before Freeze");
+		return;
+	}
+	rc = send_freeze_line(p);
+	if (rc == -EPIPE) {
+		proc_fail(p, -VSS_E_WRITERERROR_NONRETRYABLE, "the freeze command ended before Freeze");
+		/* Whatever still runs closed its stdin: it cannot be told, and it
+		 * has not frozen anything.  Freeze ends when it died. */
+		signal_group(p, SIGKILL);
+	} else if (rc < 0) {
+		snprintf(why, sizeof(why), "cannot send 'freeze' to the freeze command: %s",
+			 strerror(-rc));
+		proc_fail(p, -VSS_E_WRITERERROR_NONRETRYABLE, why);
+	}
+	/* The freeze timeout counts from here (Thaw judges an early end). */
+	p->started_ns = vss__now_monotonic_ns();
+}
+
+static bool prestarts(const struct express *x)
+{
+	return x->hooks[VSS_EVENT_FREEZE].command && x->hooks[VSS_EVENT_FREEZE].prestart;
+}
+
+/* PrepareForSnapshot, its own hook done: start the Freeze hook to get ready. */
+static int begin_prestart(struct vss__writer *w, int *ret_fd, short *ret_events,
+			  struct vss__event_result *res)
+{
+	struct express *x = w->priv;
+	struct sbuf sb = SBUF_INIT;
+	int rc;
+
+	rc = spawn(w, x->args, VSS_EVENT_FREEZE, true, x->hooks[VSS_EVENT_FREEZE].command, &x->run);
+	if (rc < 0) {
+		sbuf_adds(&sb, vss_error_last()->message);
+		return finish(x, spawn_failure(rc), sbuf_detach(&sb), res);
+	}
+	x->phase = PHASE_PRESTART;
+	return wait_on(x, ret_fd, ret_events);
+}
+
 /* Run the event's own hook, if any; 1 when the event is over. */
 static int begin_hook(struct vss__writer *w, int *ret_fd, short *ret_events,
 		      struct vss__event_result *res)
 {
 	struct express *x = w->priv;
 	const struct hook *h = &x->hooks[x->event];
+	bool prestart = x->event == VSS_EVENT_FREEZE && h->prestart;
 	struct sbuf sb = SBUF_INIT;
 	int rc;
 
-	if (!h->command)
+	if (!h->command) {
+		if (x->event == VSS_EVENT_PREPARE_SNAPSHOT && prestarts(x))
+			return begin_prestart(w, ret_fd, ret_events, res);
 		return finish(x, 0, NULL, res);
-	rc = spawn(w, x->args, h->command, &x->run);
+	}
+	rc = spawn(w, x->args, x->event, prestart, h->command, &x->run);
 	if (rc < 0) {
 		sbuf_adds(&sb, vss_error_last()->message);
 		return finish(x, spawn_failure(rc), sbuf_detach(&sb), res);
 	}
+	/* A prestart hook that was not prepared (Freeze without
+	 * PrepareForSnapshot) is told at once: it reads the line once ready. */
+	if (prestart)
+		tell_freeze(&x->run);
 	x->phase = PHASE_HOOK;
-	schedule(x);
-	*ret_fd = x->epfd;
-	*ret_events = POLLIN;
-	return 0;
+	return wait_on(x, ret_fd, ret_events);
+}
+
+/* Freeze for a prepared hook: the line "freeze" on its stdin. */
+static int freeze_armed(struct vss__writer *w, int *ret_fd, short *ret_events,
+			struct vss__event_result *res)
+{
+	struct express *x = w->priv;
+	struct proc *p = &x->run;
+
+	/* What it said since "ready", and whether it is still there. */
+	service(x, &x->armed, STOP_READY);
+	*p = x->armed;
+	proc_init(&x->armed);
+	x->armed_closed_ns = 0;
+	x->armed_signals = 0;
+	if (p->frozen) {
+		p->frozen = false;
+		proc_fail(p, -VSS_E_WRITERERROR_NONRETRYABLE,
+			  "the freeze command printed 'frozen' before it was sent 'freeze'");
+	}
+	if (!p->failure)
+		tell_freeze(p);
+	vss__debug("writer '%s': Freeze: told prepared pid %d%s", w->name, (int)p->pid,
+		   p->failure ? ", which failed" : "");
+	x->phase = PHASE_HOOK;
+	return step(w, ret_fd, ret_events, res);
 }
 
 /* The freeze hook ended before Thaw (or was found ended at Thaw). */
@@ -952,6 +1145,69 @@ static void ended_before_thaw(struct vss__writer *w, struct express *x)
 	}
 }
 
+/*
+ * A prestarted hook let go before Freeze froze nothing, so nothing is lost
+ * by hurrying it: SIGTERM to its group once it had CLOSE_WAIT_MS to go (as
+ * close() gives), SIGKILL TERM_GRACE_MS after that.
+ */
+static void nudge_armed(struct express *x)
+{
+	uint64_t ms;
+
+	if (!x->armed_closed_ns || !proc_running(&x->armed) || x->armed.exited)
+		return;
+	ms = ms_since(x->armed_closed_ns);
+	if (x->armed_signals == 0 && ms >= CLOSE_WAIT_MS) {
+		signal_group(&x->armed, SIGTERM);
+		x->armed_signals = 1;
+	}
+	if (x->armed_signals == 1 && ms >= CLOSE_WAIT_MS + TERM_GRACE_MS) {
+		signal_group(&x->armed, SIGKILL);
+		x->armed_signals = 2;
+	}
+}
+
+/* The prestart under way: 1 when the event is over. */
+static int step_prestart(struct vss__writer *w, int *ret_fd, short *ret_events,
+			 struct vss__event_result *res)
+{
+	struct express *x = w->priv;
+	struct proc *p = &x->run;
+	char *message = NULL;
+	int failure;
+
+	if (p->frozen && !p->ready) {
+		p->frozen = false;
+		proc_fail(p, -VSS_E_WRITERERROR_NONRETRYABLE,
+			  "the freeze command printed 'frozen' before it was sent 'freeze'");
+	}
+	if (p->ready && !p->failure) {
+		/* Ready: it waits for "freeze" or end-of-file from now on, and
+		 * what it said getting ready is no message of Freeze's. */
+		free(p->last_err);
+		p->last_err = NULL;
+		x->armed = *p;
+		proc_init(p);
+		x->armed_closed_ns = 0;
+		x->armed_signals = 0;
+		vss__debug("writer '%s': freeze command %d ready", w->name, (int)x->armed.pid);
+		return finish(x, 0, NULL, res);
+	}
+	/* It failed: it must go without freezing, as at Abort. */
+	if (p->failure)
+		proc_close_stdin(p);
+	if (!proc_done(p))
+		return wait_on(x, ret_fd, ret_events);
+	failure = proc_failure(p, &message);
+	if (!failure) {
+		failure = -VSS_E_WRITERERROR_NONRETRYABLE;
+		vss__strset(&message, "the freeze command ended before it printed 'ready'");
+	}
+	vss__debug("writer '%s': freeze command %d ended before ready", w->name, (int)p->pid);
+	proc_free(x, p);
+	return finish(x, failure, message, res);
+}
+
 /* One step: look at what is done and move on.  1 when the event is over. */
 static int step(struct vss__writer *w, int *ret_fd, short *ret_events,
 		struct vss__event_result *res)
@@ -961,16 +1217,32 @@ static int step(struct vss__writer *w, int *ret_fd, short *ret_events,
 	int failure;
 
 	if (x->phase == PHASE_RELEASE) {
-		if (!proc_done(&x->held))
-			goto wait;
+		nudge_armed(x);
+		if ((proc_running(&x->armed) && !proc_done(&x->armed)) ||
+		    (proc_running(&x->held) && !proc_done(&x->held)))
+			return wait_on(x, ret_fd, ret_events);
 		disarm_timer(x);
-		/* Abort: the freeze is released, how it went is not a failure. */
-		if (x->event == VSS_EVENT_THAW && !x->release_failure)
-			x->release_failure = proc_failure(&x->held, &x->release_message);
-		vss__debug("writer '%s': freeze command %d released", w->name, (int)x->held.pid);
-		proc_free(x, &x->held);
+		if (proc_running(&x->held)) {
+			/* Abort: the freeze is released, how it went is not a
+			 * failure. */
+			if (x->event == VSS_EVENT_THAW && !x->release_failure)
+				x->release_failure = proc_failure(&x->held, &x->release_message);
+			vss__debug("writer '%s': freeze command %d released", w->name,
+				   (int)x->held.pid);
+			proc_free(x, &x->held);
+		}
+		if (proc_running(&x->armed)) {
+			/* Let go before Freeze: it froze nothing, however it ended. */
+			vss__debug("writer '%s': prepared freeze command %d let go", w->name,
+				   (int)x->armed.pid);
+			proc_free(x, &x->armed);
+			x->armed_closed_ns = 0;
+			x->armed_signals = 0;
+		}
 		return begin_hook(w, ret_fd, ret_events, res);
 	}
+	if (x->phase == PHASE_PRESTART)
+		return step_prestart(w, ret_fd, ret_events, res);
 	if (x->phase != PHASE_HOOK)
 		return finish(x, 0, NULL, res);
 	if (x->event == VSS_EVENT_FREEZE && x->run.frozen) {
@@ -986,17 +1258,15 @@ static int step(struct vss__writer *w, int *ret_fd, short *ret_events,
 	if (x->event == VSS_EVENT_FREEZE && x->run.failure)
 		proc_close_stdin(&x->run);
 	if (!proc_done(&x->run))
-		goto wait;
+		return wait_on(x, ret_fd, ret_events);
 	failure = proc_failure(&x->run, &message);
 	vss__debug("writer '%s': %s command %d ended", w->name, vss_writer_event_name(x->event),
 		   (int)x->run.pid);
 	proc_free(x, &x->run);
+	/* PrepareForSnapshot went well: now the Freeze hook gets ready. */
+	if (failure == 0 && x->event == VSS_EVENT_PREPARE_SNAPSHOT && prestarts(x))
+		return begin_prestart(w, ret_fd, ret_events, res);
 	return finish(x, failure, message, res);
-wait:
-	schedule(x);
-	*ret_fd = x->epfd;
-	*ret_events = POLLIN;
-	return 0;
 }
 
 static void service_all(struct express *x)
@@ -1006,8 +1276,11 @@ static void service_all(struct express *x)
 	if (x->tfd >= 0)
 		while (read(x->tfd, &ticks, sizeof(ticks)) > 0)
 			;
-	service(x, &x->run, x->event == VSS_EVENT_FREEZE);
-	service(x, &x->held, false);
+	service(x, &x->run, x->phase == PHASE_PRESTART	    ? STOP_READY
+			    : x->event == VSS_EVENT_FREEZE ? STOP_FROZEN
+							   : STOP_NONE);
+	service(x, &x->held, STOP_NONE);
+	service(x, &x->armed, STOP_READY);
 	reap_dying(x);
 }
 
@@ -1016,6 +1289,7 @@ static int express_start(struct vss__writer *w, const struct vss__event_args *ar
 {
 	struct express *x = w->priv;
 	struct sbuf sb = SBUF_INIT;
+	bool release = false;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
@@ -1041,33 +1315,48 @@ static int express_start(struct vss__writer *w, const struct vss__event_args *ar
 	if (args->event == VSS_EVENT_IDENTIFY)
 		return finish(x, 0, NULL, res);
 
+	if (proc_running(&x->armed) && args->event != VSS_EVENT_FREEZE) {
+		/* Abort (or anything but Freeze) before Freeze: the prepared
+		 * hook froze nothing and goes when its stdin closes. */
+		proc_close_stdin(&x->armed);
+		x->armed_closed_ns = vss__now_monotonic_ns();
+		x->armed_signals = 0;
+		release = true;
+	}
 	if (proc_running(&x->held)) {
 		if (args->event == VSS_EVENT_THAW || args->event == VSS_EVENT_ABORT) {
-			service(x, &x->held, false);
+			/* Only whether it is still there: every writer of the set
+			 * waits for its release, so nothing else comes first (what
+			 * it printed is read while it thaws). */
+			check_exit(&x->held);
 			if (x->held.exited) {
 				ended_before_thaw(w, x);
 				proc_free(x, &x->held);
-				return begin_hook(w, ret_fd, ret_events, res);
+			} else {
+				/* The hook thaws when its stdin reaches end-of-file. */
+				proc_close_stdin(&x->held);
+				release = true;
 			}
-			rc = ensure_fds(x);
-			if (rc < 0) {
-				struct proc *ps[] = { &x->held };
-
-				kill_procs(x, ps, 1);
-				sbuf_addf(&sb, "cannot wait for the freeze command: %s", strerror(-rc));
-				return finish(x, spawn_failure(rc), sbuf_detach(&sb), res);
-			}
-			/* The hook thaws when its stdin reaches end-of-file. */
-			proc_close_stdin(&x->held);
-			x->phase = PHASE_RELEASE;
-			return step(w, ret_fd, ret_events, res);
-		}
-		if (args->event == VSS_EVENT_FREEZE) {
+		} else if (args->event == VSS_EVENT_FREEZE) {
 			/* Frozen twice without Thaw: let the first hold go; it is
 			 * reaped once it has thawed. */
 			keep_dying(x, &x->held);
 		}
 	}
+	if (release) {
+		rc = ensure_fds(x);
+		if (rc < 0) {
+			struct proc *ps[] = { &x->held, &x->armed };
+
+			kill_procs(x, ps, 2);
+			sbuf_addf(&sb, "cannot wait for the freeze command: %s", strerror(-rc));
+			return finish(x, spawn_failure(rc), sbuf_detach(&sb), res);
+		}
+		x->phase = PHASE_RELEASE;
+		return step(w, ret_fd, ret_events, res);
+	}
+	if (args->event == VSS_EVENT_FREEZE && proc_running(&x->armed))
+		return freeze_armed(w, ret_fd, ret_events, res);
 	return begin_hook(w, ret_fd, ret_events, res);
 }
 
@@ -1088,7 +1377,7 @@ static int express_advance(struct vss__writer *w, short revents, int *ret_fd, sh
 static void express_cancel(struct vss__writer *w)
 {
 	struct express *x = w->priv;
-	struct proc *ps[2];
+	struct proc *ps[3];
 	size_t n = 0;
 
 	if (!x)
@@ -1098,7 +1387,11 @@ static void express_cancel(struct vss__writer *w)
 	/* A freeze hook that does not let go when released is killed too. */
 	if (x->phase == PHASE_RELEASE && proc_running(&x->held))
 		ps[n++] = &x->held;
+	if (x->phase == PHASE_RELEASE && proc_running(&x->armed))
+		ps[n++] = &x->armed;
 	kill_procs(x, ps, n);
+	x->armed_closed_ns = 0;
+	x->armed_signals = 0;
 	x->phase = PHASE_IDLE;
 	x->args = NULL;
 	x->release_failure = 0;
@@ -1110,29 +1403,40 @@ static void express_cancel(struct vss__writer *w)
 static void express_close(struct vss__writer *w)
 {
 	struct express *x = w->priv;
+	struct proc *ps[2];
+	size_t n = 0;
+	bool waiting = false;
 
 	if (!x)
 		return;
 	if (proc_running(&x->run)) {
-		struct proc *ps[] = { &x->run };
+		struct proc *run[] = { &x->run };
 
-		kill_procs(x, ps, 1);
+		kill_procs(x, run, 1);
 	}
-	if (proc_running(&x->held)) {
-		struct proc *ps[] = { &x->held };
-
-		/* Released the way Thaw releases it; a hook still thawing after
-		 * a while gets SIGTERM, nothing harder. */
-		proc_close_stdin(&x->held);
-		wait_exits(ps, 1, CLOSE_WAIT_MS);
-		if (!x->held.exited) {
-			signal_group(&x->held, SIGTERM);
-			wait_exits(ps, 1, KILL_WAIT_MS);
+	/* A hook that holds is released the way Thaw releases it, one that is
+	 * ready (prestarted) the way Abort lets it go; one still going after a
+	 * while gets SIGTERM, nothing harder: it may be thawing. */
+	if (proc_running(&x->held))
+		ps[n++] = &x->held;
+	if (proc_running(&x->armed))
+		ps[n++] = &x->armed;
+	for (size_t i = 0; i < n; i++)
+		proc_close_stdin(ps[i]);
+	wait_exits(ps, n, CLOSE_WAIT_MS);
+	for (size_t i = 0; i < n; i++) {
+		if (!ps[i]->exited) {
+			signal_group(ps[i], SIGTERM);
+			waiting = true;
 		}
-		if (x->held.exited)
-			proc_free(x, &x->held);
+	}
+	if (waiting)
+		wait_exits(ps, n, KILL_WAIT_MS);
+	for (size_t i = 0; i < n; i++) {
+		if (ps[i]->exited)
+			proc_free(x, ps[i]);
 		else
-			keep_dying(x, &x->held);
+			keep_dying(x, ps[i]);
 	}
 	reap_dying(x);
 	for (size_t i = 0; i < x->ndying; i++) {
@@ -1174,13 +1478,6 @@ unsigned int vss__express_event_timeout(const struct vss__writer *w, enum vss_wr
 
 /* ---- the registration file ----------------------------------------------- */
 
-static int line_of(xmlNodePtr n)
-{
-	long line = xmlGetLineNo(n);
-
-	return line > 0 && line <= INT_MAX ? (int)line : 0;
-}
-
 static bool is_element(xmlNodePtr n, const char *ns, const char *name)
 {
 	return n->type == XML_ELEMENT_NODE && n->ns && xmlStrEqual(n->ns->href, X(ns)) &&
@@ -1197,21 +1494,7 @@ static int invalid(xmlNodePtr n, const char *file, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	return vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, line_of(n), 0, "%s", what);
-}
-
-static int check_attributes(xmlNodePtr n, const char *file, const char *const *allowed)
-{
-	for (xmlAttrPtr a = n->properties; a; a = a->next) {
-		bool known = false;
-
-		for (const char *const *p = allowed; *p && !a->ns; p++)
-			known = known || xmlStrEqual(a->name, X(*p));
-		if (!known)
-			return invalid(n, file, "<%s> has an unknown attribute '%s'",
-				       (const char *)n->name, (const char *)a->name);
-	}
-	return 0;
+	return vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, vss__xml_line(n), 0, "%s", what);
 }
 
 /* The attribute's value, malloc()ed, or NULL when absent (*ret). */
@@ -1250,13 +1533,13 @@ out:
 
 static int load_hook(struct express *x, int *lines, xmlNodePtr n, const char *file)
 {
-	static const char *const attrs[] = { "event", "command", "timeout", NULL };
+	static const char *const attrs[] = { "event", "command", "timeout", "prestart", NULL };
 	enum vss_writer_event ev;
-	char *event = NULL, *command = NULL;
+	char *event = NULL, *command = NULL, *prestart = NULL;
 	unsigned int timeout = 0;
 	int rc;
 
-	rc = check_attributes(n, file, attrs);
+	rc = vss__xml_check_attributes(n, file, attrs);
 	for (xmlNodePtr k = n->children; rc == 0 && k; k = k->next) {
 		if (k->type == XML_ELEMENT_NODE)
 			rc = vss__xml_unexpected(k, file);
@@ -1269,6 +1552,8 @@ static int load_hook(struct express *x, int *lines, xmlNodePtr n, const char *fi
 		rc = get_attr(n, "event", &event);
 	if (rc == 0)
 		rc = get_attr(n, "command", &command);
+	if (rc == 0)
+		rc = get_attr(n, "prestart", &prestart);
 	if (rc < 0)
 		goto out;
 	if (!event) {
@@ -1298,10 +1583,20 @@ static int load_hook(struct express *x, int *lines, xmlNodePtr n, const char *fi
 			     vss_writer_event_name(ev), command ? "an empty" : "no");
 		goto out;
 	}
+	if (prestart && strcmp(prestart, "yes") != 0 && strcmp(prestart, "no") != 0) {
+		rc = invalid(n, file, "<HOOK> attribute 'prestart': '%s' is not yes or no", prestart);
+		goto out;
+	}
+	if (prestart && ev != VSS_EVENT_FREEZE) {
+		rc = invalid(n, file, "<HOOK> for event %s has attribute 'prestart', which only a "
+			     "Freeze hook has", vss_writer_event_name(ev));
+		goto out;
+	}
 	rc = get_timeout(n, "timeout", file, &timeout);
 	if (rc < 0)
 		goto out;
-	lines[ev] = line_of(n) ? line_of(n) : 1;
+	lines[ev] = vss__xml_line(n) ? vss__xml_line(n) : 1;
+	x->hooks[ev].prestart = prestart && strcmp(prestart, "yes") == 0;
 	x->hooks[ev].command = command;
 	command = NULL;
 	/* Freeze has the freeze timeout, whatever the hook says. */
@@ -1309,6 +1604,7 @@ static int load_hook(struct express *x, int *lines, xmlNodePtr n, const char *fi
 out:
 	free(event);
 	free(command);
+	free(prestart);
 	return rc;
 }
 
@@ -1369,7 +1665,7 @@ static bool ns_declared_on(xmlNodePtr n, const xmlNs *ns)
  */
 static int serialise(struct sbuf *sb, xmlDocPtr doc, xmlNodePtr n, bool root, int *line)
 {
-	int want = line_of(n), rc = 0;
+	int want = vss__xml_line(n), rc = 0;
 
 	while (rc == 0 && *line < want) {
 		rc = sbuf_addch(sb, '\n');
@@ -1432,7 +1728,7 @@ static int load_wmd(xmlDocPtr doc, xmlNodePtr n, const char *file, struct vss_wm
 	int line = 1, rc = 0;
 
 	/* An XML declaration lets the text start with blank lines. */
-	if (line_of(n) > 1)
+	if (vss__xml_line(n) > 1)
 		rc = sbuf_adds(&sb, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
 	if (rc == 0)
 		rc = serialise(&sb, doc, n, true, &line);
@@ -1463,7 +1759,7 @@ static int load_root(struct vss__writer *w, struct express *x, xmlDocPtr doc, co
 			     root->ns ? (const char *)root->ns->href : "");
 		goto out;
 	}
-	rc = check_attributes(root, file, attrs);
+	rc = vss__xml_check_attributes(root, file, attrs);
 	if (rc == 0)
 		rc = get_attr(root, "version", &version);
 	if (rc < 0)
@@ -1493,7 +1789,7 @@ static int load_root(struct vss__writer *w, struct express *x, xmlDocPtr doc, co
 		} else if (is_element(n, WMD_NS, "WRITER_METADATA")) {
 			if (wmd_node)
 				rc = invalid(n, file, "<WRITER_METADATA> appears twice (first at "
-					     "line %d)", line_of(wmd_node));
+					     "line %d)", vss__xml_line(wmd_node));
 			wmd_node = n;
 		} else {
 			rc = vss__xml_unexpected(n, file);
@@ -1538,6 +1834,7 @@ static int load_file(const struct vss_context *ctx, const char *path, struct vss
 	x->epfd = x->tfd = -1;
 	proc_init(&x->run);
 	proc_init(&x->held);
+	proc_init(&x->armed);
 	w->priv = x;
 	x = NULL;
 	rc = vss__strset(&w->path, path);

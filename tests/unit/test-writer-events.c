@@ -41,47 +41,25 @@ static struct {
 
 static int setup(void **state)
 {
-	char etc[96], run_[96], var[96];
-
 	(void)state;
 	memset(&T, 0, sizeof(T));
-	snprintf(T.dir, sizeof(T.dir), "/tmp/vss-test-wevents.XXXXXX");
-	if (!mkdtemp(T.dir))
+	if (private_roots(T.dir, sizeof(T.dir), "wevents", T.writers, sizeof(T.writers)) < 0)
 		return -1;
-	snprintf(etc, sizeof(etc), "%s/etc", T.dir);
-	snprintf(run_, sizeof(run_), "%s/run", T.dir);
-	snprintf(var, sizeof(var), "%s/var", T.dir);
-	snprintf(T.writers, sizeof(T.writers), "%s/writers.d", etc);
-	if (mkdir(etc, 0755) < 0 || mkdir(run_, 0755) < 0 || mkdir(var, 0755) < 0 ||
-	    mkdir(T.writers, 0755) < 0)
-		return -1;
-	setenv("VSS_SYSCONFDIR", etc, 1);
-	setenv("VSS_RUNDIR", run_, 1);
-	setenv("VSS_STATEDIR", var, 1);
 	return vss_context_new(&T.ctx);
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
 	/* Closing the writers releases any freeze hook still holding. */
 	vss__writers_free(T.ws, T.n);
 	T.ws = NULL;
 	T.n = 0;
 	T.ctx = vss_context_unref(T.ctx);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", T.dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return remove_tree(T.dir);
 }
 
 /* ---- helpers --------------------------------------------------------------- */
-
-static void put(const char *path, const char *text, mode_t mode)
-{
-	unlink(path);
-	assert_int_equal(file_write_new(path, text, strlen(text), mode, false), 0);
-}
 
 /*
  * A hook script $DIR/NAME.sh.  Every hook first logs "<writer> <event>" to
@@ -228,31 +206,13 @@ static size_t log_lines(void)
 	return n;
 }
 
-static bool exists(const char *name)
-{
-	char path[160];
-
-	fmt(path, sizeof(path), "%s/%s", T.dir, name);
-	return access(path, F_OK) == 0;
-}
-
-static bool wait_file(const char *name, int ms)
-{
-	for (int i = 0; i < ms / 10; i++) {
-		if (exists(name))
-			return true;
-		usleep(10000);
-	}
-	return exists(name);
-}
-
 static long number_in(const char *name)
 {
 	char path[160], *text = NULL;
 	size_t len;
 	long v;
 
-	assert_true(wait_file(name, 3000));
+	assert_true(wait_file_in(T.dir, name, 3000));
 	fmt(path, sizeof(path), "%s/%s", T.dir, name);
 	assert_int_equal(file_read_all(path, &text, &len), 0);
 	v = strtol(text, NULL, 10);

@@ -43,42 +43,20 @@ static struct {
 
 static int setup(void **state)
 {
-	char etc[96], run_[96], var[96];
-
 	(void)state;
-	snprintf(T.dir, sizeof(T.dir), "/tmp/vss-test-wexpress.XXXXXX");
-	if (!mkdtemp(T.dir))
+	if (private_roots(T.dir, sizeof(T.dir), "wexpress", T.writers, sizeof(T.writers)) < 0)
 		return -1;
-	snprintf(etc, sizeof(etc), "%s/etc", T.dir);
-	snprintf(run_, sizeof(run_), "%s/run", T.dir);
-	snprintf(var, sizeof(var), "%s/var", T.dir);
-	snprintf(T.writers, sizeof(T.writers), "%s/writers.d", etc);
-	if (mkdir(etc, 0755) < 0 || mkdir(run_, 0755) < 0 || mkdir(var, 0755) < 0 ||
-	    mkdir(T.writers, 0755) < 0)
-		return -1;
-	setenv("VSS_SYSCONFDIR", etc, 1);
-	setenv("VSS_RUNDIR", run_, 1);
-	setenv("VSS_STATEDIR", var, 1);
 	return vss_context_new(&T.ctx);
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
 	T.ctx = vss_context_unref(T.ctx);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", T.dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return remove_tree(T.dir);
 }
 
 /* ---- helpers --------------------------------------------------------------- */
-
-static void put(const char *path, const char *text, mode_t mode)
-{
-	unlink(path);
-	assert_int_equal(file_write_new(path, text, strlen(text), mode, false), 0);
-}
 
 /* A hook script $DIR/NAME.sh (sh, with $D set to the test directory). */
 static void script(const char *name, const char *body)
@@ -263,31 +241,12 @@ static char *slurp(const char *name)
 	return text;
 }
 
-static bool exists(const char *name)
-{
-	char path[160];
-
-	fmt(path, sizeof(path), "%s/%s", T.dir, name);
-	return access(path, F_OK) == 0;
-}
-
-/* Wait up to ms for $DIR/name to appear. */
-static bool wait_file(const char *name, int ms)
-{
-	for (int i = 0; i < ms / 10; i++) {
-		if (exists(name))
-			return true;
-		usleep(10000);
-	}
-	return exists(name);
-}
-
 static pid_t pid_in(const char *name)
 {
 	char *text;
 	long v;
 
-	assert_true(wait_file(name, 3000));
+	assert_true(wait_file_in(T.dir, name, 3000));
 	text = slurp(name);
 	assert_non_null(text);
 	v = strtol(text, NULL, 10);
@@ -496,6 +455,10 @@ static const struct bad bads[] = {
 	{ "event twice", HEAD ROOT "  <HOOK event=\"Freeze\" command=\"x\"/>\n"
 	  "  <HOOK event=\"freeze\" command=\"y\"/>\n%s" END, VSS_E_INVALID_XML_DOCUMENT, 4,
 	  "Freeze appears twice (first at line 3)" },
+	{ "prestart not yes or no", HEAD ROOT "  <HOOK event=\"Freeze\" command=\"x\" prestart=\"true\"/>\n"
+	  "%s" END, VSS_E_INVALID_XML_DOCUMENT, 3, "'prestart': 'true' is not yes or no" },
+	{ "prestart on Thaw", HEAD ROOT "  <HOOK event=\"Thaw\" command=\"x\" prestart=\"yes\"/>\n"
+	  "%s" END, VSS_E_INVALID_XML_DOCUMENT, 3, "Thaw has attribute 'prestart'" },
 	{ "bad hook timeout", HEAD ROOT "  <HOOK event=\"Thaw\" command=\"x\" timeout=\"-1\"/>\n%s"
 	  END, VSS_E_INVALID_XML_DOCUMENT, 3, "'timeout': '-1'" },
 	{ "text in a HOOK", HEAD ROOT "  <HOOK event=\"Thaw\" command=\"x\">run me</HOOK>\n%s" END,
@@ -830,7 +793,7 @@ static void test_writer_express__freeze_holds_until_thaw(void **state)
 	/* Acknowledged, still running, still holding. */
 	usleep(100000);
 	assert_false(pid_gone(pid));
-	assert_false(exists("log"));
+	assert_false(exists_in(T.dir, "log"));
 	expect_ok(w, VSS_EVENT_THAW);
 	/* It saw end-of-file, exited 0, was reaped; then the Thaw hook ran. */
 	{
@@ -913,7 +876,7 @@ static void test_writer_express__freeze_failures(void **state)
 	t0 = now_ms();
 	expect_failure(w, VSS_EVENT_FREEZE, -VSS_E_WRITERERROR_RETRYABLE, "locked by backup");
 	assert_true(now_ms() - t0 < 2000);
-	assert_true(wait_file("log", 1000));
+	assert_true(wait_file_in(T.dir, "log", 1000));
 	/* Thaw after a failed Freeze has nothing to release. */
 	expect_ok(w, VSS_EVENT_THAW);
 	vss__writer_free(w);
@@ -1013,7 +976,7 @@ static void test_writer_express__close_releases_a_held_freeze(void **state)
 	t0 = now_ms();
 	vss__writer_free(w);
 	assert_true(now_ms() - t0 < 700);
-	assert_true(wait_file("log", 2000));
+	assert_true(wait_file_in(T.dir, "log", 2000));
 	assert_true(wait_gone(pid, 1000));
 	{
 		char *log = slurp("log");
@@ -1067,9 +1030,439 @@ static void test_writer_express__requester_death_releases_the_freeze(void **stat
 	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 	pid = pid_in("freeze.pid");
 	/* Its stdin closed with the requester: it thawed and went. */
-	assert_true(wait_file("log", 2000));
+	assert_true(wait_file_in(T.dir, "log", 2000));
 	assert_true(wait_gone(pid, 2000));
 	cleanup_pid(pid);
+}
+
+/* ---- prestarted freeze hooks ------------------------------------------------ */
+
+/*
+ * A prestarted Freeze hook: notes its pid and environment, gets ready, then
+ * either reads "freeze" (freezes, holds until end-of-file) or sees
+ * end-of-file first (lets go without freezing).  $1 of the script: seconds
+ * to take getting ready.
+ */
+static const char *const prestart_freeze =
+	"echo $$ > \"$D/pre.pid\"\n"
+	"env | grep -E '^VSS_(EVENT|PRESTART)=' | sort > \"$D/pre.env\"\n"
+	"echo 'connecting' >&2\n"
+	"echo ready\n"
+	"if read -r line; then\n"
+	"  echo \"got $line\" >> \"$D/log\"\n"
+	"  echo frozen\n"
+	"  cat > /dev/null\n"
+	"  echo released >> \"$D/log\"\n"
+	"else\n"
+	"  echo let-go >> \"$D/log\"\n"
+	"  exit 3\n"
+	"fi";
+
+static void reg_prestart(const char *attrs, const char *pfs_body)
+{
+	char hooks[1024];
+
+	if (pfs_body) {
+		script("pfs", pfs_body);
+		fmt(hooks, sizeof(hooks), "%s%s", hook("PrepareForSnapshot", cmd("pfs"), NULL),
+		    hook("Freeze", cmd("freeze"), " prestart=\"yes\""));
+	} else {
+		fmt(hooks, sizeof(hooks), "%s", hook("Freeze", cmd("freeze"), " prestart=\"yes\""));
+	}
+	reg("w.xml", attrs, hooks, CLASS1, "W");
+}
+
+static void unlink_in_dir(const char *name)
+{
+	char path[160];
+
+	fmt(path, sizeof(path), "%s/%s", T.dir, name);
+	unlink(path);
+}
+
+static void test_writer_express__prestart_gets_ready_at_prepare_snapshot(void **state)
+{
+	struct vss__writer *w;
+	char *text;
+	pid_t pid;
+
+	(void)state;
+	script("freeze", prestart_freeze);
+	reg_prestart(NULL, "echo pfs-hook >> \"$D/log\"");
+	w = load_one();
+	expect_ok(w, VSS_EVENT_PREPARE_SNAPSHOT);
+	/* Started after the PrepareForSnapshot hook, as a Freeze hook told it
+	 * is prestarted; ready and waiting, not frozen. */
+	pid = pid_in("pre.pid");
+	text = slurp("pre.env");
+	assert_string_equal(text, "VSS_EVENT=Freeze\nVSS_PRESTART=1");
+	free(text);
+	usleep(100000);
+	assert_false(pid_gone(pid));
+	text = slurp("log");
+	assert_string_equal(text, "pfs-hook");
+	free(text);
+
+	/* Freeze: the line "freeze" on its stdin, acknowledged by "frozen";
+	 * Thaw closes its stdin. */
+	expect_ok(w, VSS_EVENT_FREEZE);
+	text = slurp("log");
+	assert_string_equal(text, "pfs-hook\ngot freeze");
+	free(text);
+	assert_false(pid_gone(pid));
+	expect_ok(w, VSS_EVENT_THAW);
+	text = slurp("log");
+	assert_string_equal(text, "pfs-hook\ngot freeze\nreleased");
+	free(text);
+	assert_true(pid_gone(pid));
+
+	/* A PrepareForSnapshot hook that fails starts nothing. */
+	unlink_in_dir("pre.pid");
+	script("pfs", "echo 'no space' >&2; exit 1");
+	expect_failure(w, VSS_EVENT_PREPARE_SNAPSHOT, -VSS_E_WRITERERROR_NONRETRYABLE, "no space");
+	usleep(100000);
+	assert_false(exists_in(T.dir, "pre.pid"));
+
+	/* Freeze without PrepareForSnapshot: started then, told at once. */
+	unlink_in_dir("log");
+	expect_ok(w, VSS_EVENT_FREEZE);
+	pid = pid_in("pre.pid");
+	text = slurp("pre.env");
+	assert_string_equal(text, "VSS_EVENT=Freeze\nVSS_PRESTART=1");
+	free(text);
+	expect_ok(w, VSS_EVENT_THAW);
+	text = slurp("log");
+	assert_string_equal(text, "got freeze\nreleased");
+	free(text);
+	assert_true(pid_gone(pid));
+	vss__writer_free(w);
+}
+
+static void test_writer_express__prestart_fails_before_ready(void **state)
+{
+	static const struct {
+		const char *body;
+		int failure;
+		const char *message;
+	} cases[] = {
+		/* A failure line: its stdin closes, it goes, its word counts. */
+		{ "echo 'failure RETRYABLE server starting'; read -r x; echo gone > \"$D/log\"",
+		  -VSS_E_WRITERERROR_RETRYABLE, "server starting" },
+		/* An exit, with and without a message. */
+		{ "echo 'cannot connect' >&2; exit 1", -VSS_E_WRITERERROR_NONRETRYABLE,
+		  "cannot connect" },
+		{ "exit 75", -VSS_E_WRITERERROR_RETRYABLE, "exited with status 75" },
+		{ "exit 0", -VSS_E_WRITERERROR_NONRETRYABLE,
+		  "the freeze command ended before it printed 'ready'" },
+		/* "ready" after a failure does not count. */
+		{ "echo 'failure NONRETRYABLE no'; echo ready; read -r x",
+		  -VSS_E_WRITERERROR_NONRETRYABLE, "no" },
+		/* Frozen before it was told is a broken hook. */
+		{ "echo frozen; echo ready; read -r x", -VSS_E_WRITERERROR_NONRETRYABLE,
+		  "the freeze command printed 'frozen' before it was sent 'freeze'" },
+	};
+	struct vss__writer *w;
+
+	(void)state;
+	reg_prestart(NULL, NULL);
+	w = load_one();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct vss__event_result res;
+
+		unlink_in_dir("log");
+		script("freeze", cases[i].body);
+		assert_int_equal(drive(w, VSS_EVENT_PREPARE_SNAPSHOT, &res), 1);
+		if (res.failure != cases[i].failure || !res.message ||
+		    strcmp(res.message, cases[i].message) != 0)
+			fail_msg("'%s': failure %d '%s', expected %d '%s'", cases[i].body, res.failure,
+				 res.message ? res.message : "(none)", cases[i].failure,
+				 cases[i].message);
+		vss__event_result_clear(&res);
+		if (i == 0)
+			assert_true(wait_file_in(T.dir, "log", 1000));
+		/* Nothing is left armed: Freeze starts the hook anew. */
+		script("freeze", "exit 0");
+		expect_ok(w, VSS_EVENT_FREEZE);
+	}
+	vss__writer_free(w);
+}
+
+static void test_writer_express__prestart_timeout_kills_the_group(void **state)
+{
+	struct vss__writer *w;
+	struct vss__event_result res;
+	uint64_t took = 0;
+	pid_t pid, child;
+
+	(void)state;
+	script("freeze", "echo $$ > \"$D/pre.pid\"; sleep 60 & echo $! > \"$D/child.pid\"; wait");
+	/* PrepareForSnapshot's own timeout covers the prestart. */
+	reg_prestart(" eventTimeout=\"0.3\"", NULL);
+	w = load_one();
+	assert_int_equal(drive_t(w, VSS_EVENT_PREPARE_SNAPSHOT, w->event_timeout_ms, &res, &took), 2);
+	pid = pid_in("pre.pid");
+	child = pid_in("child.pid");
+	assert_true(took <= 700);
+	assert_true(wait_gone(pid, 100));
+	assert_true(wait_gone(child, 1000));
+	cleanup_pid(child);
+	/* Nothing armed: Abort has nothing to let go. */
+	expect_ok(w, VSS_EVENT_ABORT);
+	vss__writer_free(w);
+}
+
+static void test_writer_express__prestart_freeze_line_and_exit(void **state)
+{
+	struct vss__writer *w;
+	char *text;
+	uint64_t t0;
+	pid_t pid;
+
+	(void)state;
+	/* Slower to get ready than its whole freeze timeout: the timeout
+	 * counts from the "freeze" line. */
+	script("freeze", "sleep 0.6\n"
+			 "echo $$ > \"$D/pre.pid\"\n"
+			 "echo ready\n"
+			 "read -r line || exit 9\n"
+			 "echo \"$line\" > \"$D/log\"\n"
+			 "echo frozen; cat >/dev/null; exit 0");
+	reg_prestart(" freezeTimeout=\"0.5\"", NULL);
+	w = load_one();
+	expect_ok(w, VSS_EVENT_PREPARE_SNAPSHOT);
+	pid = pid_in("pre.pid");
+	t0 = now_ms();
+	expect_ok(w, VSS_EVENT_FREEZE);
+	assert_true(now_ms() - t0 < 300);
+	text = slurp("log");
+	assert_string_equal(text, "freeze");
+	free(text);
+	expect_ok(w, VSS_EVENT_THAW);
+	assert_true(pid_gone(pid));
+
+	/* Exit 0 after the freeze line: nothing to hold, Freeze succeeds. */
+	script("freeze", "echo ready; read -r line; echo \"$line\" > \"$D/log\"; exit 0");
+	unlink_in_dir("log");
+	expect_ok(w, VSS_EVENT_PREPARE_SNAPSHOT);
+	expect_ok(w, VSS_EVENT_FREEZE);
+	text = slurp("log");
+	assert_string_equal(text, "freeze");
+	free(text);
+	expect_ok(w, VSS_EVENT_THAW);
+
+	/* A failure after the freeze line fails Freeze with its word. */
+	script("freeze", "echo ready; read -r line; echo 'failure RETRYABLE lock busy';"
+			 " cat > /dev/null");
+	expect_ok(w, VSS_EVENT_PREPARE_SNAPSHOT);
+	expect_failure(w, VSS_EVENT_FREEZE, -VSS_E_WRITERERROR_RETRYABLE, "lock busy");
+	vss__writer_free(w);
+}
+
+static void test_writer_express__prestart_abort_before_freeze(void **state)
+{
+	struct vss__writer *w;
+	char *text;
+	uint64_t t0, took;
+	pid_t pid, child;
+
+	(void)state;
+	script("freeze", prestart_freeze);
+	script("abort", "echo abort-hook >> \"$D/log\"");
+	{
+		char hooks[1024];
+
+		fmt(hooks, sizeof(hooks), "%s%s", hook("Freeze", cmd("freeze"), " prestart=\"yes\""),
+		    hook("Abort", cmd("abort"), NULL));
+		reg("w.xml", NULL, hooks, CLASS1, "W");
+	}
+	w = load_one();
+	/* Let go at end-of-file, without freezing; its status 3 is not a
+	 * failure; then the Abort hook. */
+	expect_ok(w, VSS_EVENT_PREPARE_SNAPSHOT);
+	pid = pid_in("pre.pid");
+	expect_ok(w, VSS_EVENT_ABORT);
+	text = slurp("log");
+	assert_string_equal(text, "let-go\nabort-hook");
+	free(text);
+	assert_true(pid_gone(pid));
+	/* Freeze after it: nothing armed, the hook runs anew. */
+	unlink_in_dir("log");
+	unlink_in_dir("pre.pid");
+	expect_ok(w, VSS_EVENT_FREEZE);
+	expect_ok(w, VSS_EVENT_THAW);
+	text = slurp("log");
+	assert_string_equal(text, "got freeze\nreleased");
+	free(text);
+
+	/* One that does not go at end-of-file: SIGTERM after 0.5 s. */
+	script("freeze", "echo $$ > \"$D/pre.pid\"; echo ready; exec sleep 60 < /dev/null");
+	unlink_in_dir("pre.pid");
+	expect_ok(w, VSS_EVENT_PREPARE_SNAPSHOT);
+	pid = pid_in("pre.pid");
+	t0 = now_ms();
+	expect_ok(w, VSS_EVENT_ABORT);
+	took = now_ms() - t0;
+	assert_true(took >= 450 && took < 900);
+	assert_true(pid_gone(pid));
+
+	/* One that ignores SIGTERM too: SIGKILL to its group 0.5 s later. */
+	script("freeze", "trap '' TERM; echo $$ > \"$D/pre.pid\"; sleep 60 < /dev/null &"
+			 " echo $! > \"$D/child.pid\"; echo ready; wait");
+	unlink_in_dir("pre.pid");
+	unlink_in_dir("child.pid");
+	expect_ok(w, VSS_EVENT_PREPARE_SNAPSHOT);
+	pid = pid_in("pre.pid");
+	child = pid_in("child.pid");
+	t0 = now_ms();
+	expect_ok(w, VSS_EVENT_ABORT);
+	took = now_ms() - t0;
+	assert_true(took >= 950 && took < 1500);
+	assert_true(pid_gone(pid));
+	assert_true(wait_gone(child, 500));
+	cleanup_pid(child);
+	vss__writer_free(w);
+}
+
+static void test_writer_express__prestart_gone_before_freeze(void **state)
+{
+	static const char *const bodies[] = {
+		/* Exits after "ready". */
+		"echo $$ > \"$D/pre.pid\"; echo ready; exit 0",
+		/* Closes its stdin and goes on: the pipe is broken; it is
+		 * killed, it cannot be told anything. */
+		"echo $$ > \"$D/pre.pid\"; exec 0<&-; echo ready; exec sleep 60",
+	};
+	struct vss__writer *w;
+
+	(void)state;
+	reg_prestart(NULL, NULL);
+	w = load_one();
+	for (size_t i = 0; i < 2; i++) {
+		uint64_t t0;
+		pid_t pid;
+
+		unlink_in_dir("pre.pid");
+		script("freeze", bodies[i]);
+		expect_ok(w, VSS_EVENT_PREPARE_SNAPSHOT);
+		pid = pid_in("pre.pid");
+		if (i == 0)
+			assert_true(wait_gone(pid, 2000));
+		else
+			usleep(100000);
+		t0 = now_ms();
+		expect_failure(w, VSS_EVENT_FREEZE, -VSS_E_WRITERERROR_NONRETRYABLE,
+			       "the freeze command ended before Freeze");
+		assert_true(now_ms() - t0 < 500);
+		assert_true(pid_gone(pid));
+		cleanup_pid(pid);
+		/* A failed Freeze holds nothing: Abort finds nothing to let go. */
+		expect_ok(w, VSS_EVENT_ABORT);
+	}
+	vss__writer_free(w);
+}
+
+static void test_writer_express__prestart_close_before_freeze(void **state)
+{
+	struct vss__writer *w;
+	char *text;
+	uint64_t t0;
+	pid_t pid;
+
+	(void)state;
+	script("freeze", prestart_freeze);
+	reg_prestart(NULL, NULL);
+	w = load_one();
+	expect_ok(w, VSS_EVENT_PREPARE_SNAPSHOT);
+	pid = pid_in("pre.pid");
+	t0 = now_ms();
+	vss__writer_free(w);
+	assert_true(now_ms() - t0 < 300);
+	assert_true(wait_gone(pid, 1000));
+	text = slurp("log");
+	assert_string_equal(text, "let-go");
+	free(text);
+
+	/* One that does not go: SIGTERM after 0.5 s. */
+	script("freeze", "echo $$ > \"$D/pre.pid\"; echo ready; exec sleep 60 < /dev/null");
+	unlink_in_dir("pre.pid");
+	w = load_one();
+	expect_ok(w, VSS_EVENT_PREPARE_SNAPSHOT);
+	pid = pid_in("pre.pid");
+	t0 = now_ms();
+	vss__writer_free(w);
+	assert_true(now_ms() - t0 < 800);
+	assert_true(wait_gone(pid, 500));
+	cleanup_pid(pid);
+}
+
+/* Writers that take long to get ready are frozen in far less. */
+static void test_writer_express__prestart_fan_out_freezes_fast(void **state)
+{
+	enum { N = 6 };
+	struct vss__writer **ws = NULL;
+	struct vss__event_args a;
+	uint64_t t0, took;
+	pid_t pids[N];
+	size_t n = 0;
+
+	(void)state;
+	script("freeze", "echo $$ > \"$D/pre-$VSS_WRITER_NAME.pid\"\n"
+			 "sleep 0.3\n"
+			 "echo ready\n"
+			 "read -r line || exit 0\n"
+			 "echo frozen\n"
+			 "cat > /dev/null\n"
+			 "echo released >> \"$D/log\"");
+	for (int i = 0; i < N; i++) {
+		char file[32], id[64], name[16];
+
+		fmt(file, sizeof(file), "w%d.xml", i);
+		fmt(id, sizeof(id), "4a1e2f3c-%04d-4d5e-8f90-0a1b2c3d4e0f", i);
+		fmt(name, sizeof(name), "w%d", i);
+		reg(file, NULL, hook("Freeze", cmd("freeze"), " prestart=\"yes\""), id, name);
+	}
+	assert_int_equal(vss__express_writers_load(T.ctx, &ws, &n), 0);
+	assert_int_equal(n, N);
+
+	a = args_for(VSS_EVENT_PREPARE_SNAPSHOT);
+	t0 = now_ms();
+	assert_int_equal(vss__writers_send(ws, n, &a), 0);
+	took = now_ms() - t0;
+	/* In parallel: about one start-up, not N of them. */
+	assert_true(took >= 300 && took < 1500);
+	for (int i = 0; i < N; i++) {
+		char name[32];
+
+		assert_int_equal(ws[i]->state, VSS_WS_WAITING_FOR_FREEZE);
+		fmt(name, sizeof(name), "pre-w%d.pid", i);
+		pids[i] = pid_in(name);
+	}
+
+	a = args_for(VSS_EVENT_FREEZE);
+	t0 = now_ms();
+	assert_int_equal(vss__writers_send(ws, n, &a), 0);
+	took = now_ms() - t0;
+	if (took >= 100)
+		fail_msg("Freeze of %d prestarted writers took %llu ms", N, (unsigned long long)took);
+	for (int i = 0; i < N; i++) {
+		assert_true(ws[i]->frozen);
+		assert_int_equal(ws[i]->state, VSS_WS_WAITING_FOR_THAW);
+		assert_false(pid_gone(pids[i]));
+	}
+	a = args_for(VSS_EVENT_THAW);
+	assert_int_equal(vss__writers_send(ws, n, &a), 0);
+	for (int i = 0; i < N; i++) {
+		assert_false(ws[i]->frozen);
+		assert_int_equal(ws[i]->state, VSS_WS_WAITING_FOR_POST_SNAPSHOT);
+		assert_true(wait_gone(pids[i], 1000));
+	}
+	{
+		char *log = slurp("log");
+
+		assert_string_equal(log, "released\nreleased\nreleased\nreleased\nreleased\nreleased");
+		free(log);
+	}
+	vss__writers_free(ws, n);
 }
 
 /* ---- through the fan-out ------------------------------------------------------ */
@@ -1161,6 +1554,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_writer_express__close_releases_a_held_freeze, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writer_express__requester_death_releases_the_freeze, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writer_express__through_the_fan_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_express__prestart_gets_ready_at_prepare_snapshot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_express__prestart_fails_before_ready, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_express__prestart_timeout_kills_the_group, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_express__prestart_freeze_line_and_exit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_express__prestart_abort_before_freeze, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_express__prestart_gone_before_freeze, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_express__prestart_close_before_freeze, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_express__prestart_fan_out_freezes_fast, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
