@@ -1266,13 +1266,6 @@ struct reader {
 	struct vss_bcd *bcd;
 };
 
-static int line_of(xmlNodePtr node)
-{
-	long line = xmlGetLineNo(node);
-
-	return line > 0 && line <= INT32_MAX ? (int)line : 0;
-}
-
 static bool in_ns(xmlNodePtr node)
 {
 	return node->ns && xmlStrEqual(node->ns->href, X(BCD_NS));
@@ -1296,7 +1289,7 @@ static int check_attrs(const struct reader *r, xmlNodePtr node, const char *cons
 			}
 		}
 		if (!ok)
-			return vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, r->file, line_of(node), 0,
+			return vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, r->file, vss__xml_line(node), 0,
 					      "<%s> has an unknown attribute '%s%s%s'",
 					      (const char *)node->name,
 					      a->ns && a->ns->prefix ? (const char *)a->ns->prefix : "",
@@ -1321,18 +1314,18 @@ static int check_node(const struct reader *r, xmlNodePtr node, bool *ret_element
 	case XML_CDATA_SECTION_NODE:
 		if (xmlIsBlankNode(node))
 			return 0;
-		return vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, r->file, line_of(node), 0,
+		return vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, r->file, vss__xml_line(node), 0,
 				      "<%s> has text, it must only hold elements",
 				      (const char *)node->parent->name);
 	default:
-		return vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, r->file, line_of(node), 0,
+		return vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, r->file, vss__xml_line(node), 0,
 				      "unexpected node in <%s>", (const char *)node->parent->name);
 	}
 }
 
 static int dup_element(const struct reader *r, xmlNodePtr node)
 {
-	return vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, r->file, line_of(node), 0,
+	return vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, r->file, vss__xml_line(node), 0,
 			      "<%s> appears twice in <%s>", (const char *)node->name,
 			      (const char *)node->parent->name);
 }
@@ -1367,7 +1360,7 @@ static int read_strings(const struct reader *r, xmlNodePtr node, const char *con
 static int entry_error(const struct reader *r, xmlNodePtr node, int rc)
 {
 	/* An adder refused it: say where. */
-	return vss__xml_error(rc, r->file, line_of(node), 0, "<%s>: %s", (const char *)node->name,
+	return vss__xml_error(rc, r->file, vss__xml_line(node), 0, "<%s>: %s", (const char *)node->name,
 			      vss_error_last()->message);
 }
 
@@ -1507,7 +1500,7 @@ static int read_component(const struct reader *r, xmlNodePtr node, struct vss_bc
 	if (rc < 0)
 		goto out;
 	if (vss_bcd_writer_find_component(w, path, name)) {
-		rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, r->file, line_of(node), 0,
+		rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, r->file, vss__xml_line(node), 0,
 				    "<COMPONENT> '%s%s%s' appears twice in its <WRITER_COMPONENTS>",
 				    path && path[0] ? path : "", path && path[0] ? "\\" : "", name);
 		goto out;
@@ -1588,7 +1581,7 @@ static int read_writer(const struct reader *r, xmlNodePtr node)
 	if (vss_bcd_find_writer(r->bcd, &instance_id)) {
 		char text[VSS_GUID_STRING_MAX];
 
-		rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, r->file, line_of(node), 0,
+		rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, r->file, vss__xml_line(node), 0,
 				    "<WRITER_COMPONENTS> attribute 'instanceId': writer instance "
 				    "'%s' appears twice",
 				    vss_guid_format(&instance_id, 0, text));
@@ -1632,7 +1625,7 @@ static int read_root(const struct reader *r, xmlNodePtr root)
 		rc = vss__xml_get_str(root, "version", true, r->file, &version);
 	if (rc == 0 && strcmp(version, "1.0") != 0 && strcmp(version, "1.1") != 0 &&
 	    strcmp(version, "1.2") != 0)
-		rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, r->file, line_of(root), 0,
+		rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, r->file, vss__xml_line(root), 0,
 				    "<BACKUP_COMPONENTS> attribute 'version': '%s' is not one of "
 				    "1.0, 1.1, 1.2", version);
 	if (rc == 0)
@@ -1674,7 +1667,7 @@ static int read_root(const struct reader *r, xmlNodePtr root)
 			if (rc == 0)
 				rc = vss__xml_get_guid(n, "snapshotId", true, r->file, &id);
 			if (rc == 0 && n->children)
-				rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, r->file, line_of(n), 0,
+				rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, r->file, vss__xml_line(n), 0,
 						    "<SNAPSHOT> must be empty");
 			if (rc == 0) {
 				rc = vss_bcd_add_snapshot_id(bcd, &id);
@@ -1710,7 +1703,7 @@ VSS_EXPORT int vss_bcd_load(const char *xml, size_t len, const char *filename,
 		goto out;
 	root = xmlDocGetRootElement(doc);
 	if (!in_ns(root) || !is(root, "BACKUP_COMPONENTS")) {
-		rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, filename, line_of(root), 0,
+		rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, filename, vss__xml_line(root), 0,
 				    "root element is <%s>%s%s, expected <BACKUP_COMPONENTS "
 				    "xmlns=\"%s\">",
 				    (const char *)root->name, root->ns ? " in namespace " : " without namespace",

@@ -1366,37 +1366,14 @@ out:
 
 /* ---- loading -------------------------------------------------------------------- */
 
-static int line_of(xmlNodePtr n)
-{
-	long line = xmlGetLineNo(n);
-
-	return line > 0 && line <= INT32_MAX ? (int)line : 0;
-}
-
 static bool is_ours(xmlNodePtr n, const char *name)
 {
 	return n->ns && xmlStrEqual(n->ns->href, X(WMD_NS)) && xmlStrEqual(n->name, X(name));
 }
 
-/* Refuse any attribute not in allowed (NULL-terminated), naming it. */
-static int check_attributes(xmlNodePtr n, const char *file, const char *const *allowed)
-{
-	for (xmlAttrPtr a = n->properties; a; a = a->next) {
-		bool known = false;
-
-		for (const char *const *p = allowed; *p && !a->ns; p++)
-			known = known || xmlStrEqual(a->name, X(*p));
-		if (!known)
-			return vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, line_of(n), 0,
-					      "<%s> has an unknown attribute '%s'",
-					      (const char *)n->name, (const char *)a->name);
-	}
-	return 0;
-}
-
 static int empty_attribute(xmlNodePtr n, const char *file, const char *name)
 {
-	return vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, line_of(n), 0,
+	return vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, vss__xml_line(n), 0,
 			      "<%s> attribute '%s' is empty", (const char *)n->name, name);
 }
 
@@ -1405,7 +1382,7 @@ static int check_not_text(xmlNodePtr k, const char *file)
 {
 	if ((k->type != XML_TEXT_NODE && k->type != XML_CDATA_SECTION_NODE) || xmlIsBlankNode(k))
 		return 0;
-	return vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, line_of(k), 0,
+	return vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, vss__xml_line(k), 0,
 			      "<%s> holds text, which it must not",
 			      (const char *)k->parent->name);
 }
@@ -1430,7 +1407,7 @@ static int load_identification(struct vss_wmd *wmd, xmlNodePtr n, const char *fi
 	int usage = VSS_UT_UNDEFINED, source = VSS_ST_UNDEFINED;
 	int rc;
 
-	rc = check_attributes(n, file, attrs);
+	rc = vss__xml_check_attributes(n, file, attrs);
 	if (rc == 0)
 		rc = check_leaf(n, file);
 	if (rc == 0)
@@ -1471,7 +1448,7 @@ static int load_filespec(struct pvec *v, xmlNodePtr n, const char *file, bool ma
 	bool recursive = false;
 	int rc;
 
-	rc = check_attributes(n, file, mapping ? mapping_attrs : attrs);
+	rc = vss__xml_check_attributes(n, file, mapping ? mapping_attrs : attrs);
 	if (rc == 0)
 		rc = check_leaf(n, file);
 	if (rc == 0)
@@ -1500,7 +1477,7 @@ static int load_restore_method(struct vss_wmd *wmd, xmlNodePtr n, const char *fi
 	bool reboot = false;
 	int rc;
 
-	rc = check_attributes(n, file, attrs);
+	rc = vss__xml_check_attributes(n, file, attrs);
 	if (rc == 0)
 		rc = vss__xml_get_enum(n, "method", true, file, method_words, &method);
 	if (rc == 0)
@@ -1545,13 +1522,13 @@ static int load_file(struct vss_wmd_component *c, xmlNodePtr n, const char *file
 	int rc = 0;
 
 	if (c->type != want) {
-		rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, line_of(n), 0,
+		rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, vss__xml_line(n), 0,
 				    "<%s> belongs in a <%s>, not in a <%s>",
 				    (const char *)n->name, list ? "FILE_GROUP" : "DATABASE",
 				    list ? "DATABASE" : "FILE_GROUP");
 		goto out;
 	}
-	rc = check_attributes(n, file, list ? list_attrs : db_attrs);
+	rc = vss__xml_check_attributes(n, file, list ? list_attrs : db_attrs);
 	if (rc == 0)
 		rc = check_leaf(n, file);
 	if (rc == 0)
@@ -1581,7 +1558,7 @@ static int load_dependency(struct vss_wmd_component *c, xmlNodePtr n, const char
 	struct vss_guid writer_id;
 	int rc;
 
-	rc = check_attributes(n, file, attrs);
+	rc = vss__xml_check_attributes(n, file, attrs);
 	if (rc == 0)
 		rc = check_leaf(n, file);
 	if (rc == 0)
@@ -1593,7 +1570,7 @@ static int load_dependency(struct vss_wmd_component *c, xmlNodePtr n, const char
 	if (rc == 0 && !*name)
 		rc = empty_attribute(n, file, "componentName");
 	if (rc == 0)
-		rc = dependency_add(c, &writer_id, logical_path, name, line_of(n));
+		rc = dependency_add(c, &writer_id, logical_path, name, vss__xml_line(n));
 	free(name);
 	free(logical_path);
 	return rc;
@@ -1612,7 +1589,7 @@ static int load_component(struct vss_wmd *wmd, xmlNodePtr n, const char *file,
 	char full[512];
 	int rc;
 
-	rc = check_attributes(n, file, attrs);
+	rc = vss__xml_check_attributes(n, file, attrs);
 	if (rc == 0)
 		rc = vss__xml_get_str(n, "logicalPath", false, file, &logical_path);
 	if (rc == 0)
@@ -1620,7 +1597,7 @@ static int load_component(struct vss_wmd *wmd, xmlNodePtr n, const char *file,
 	if (rc == 0 && !*name)
 		rc = empty_attribute(n, file, "componentName");
 	if (rc == 0 && (other = vss_wmd_find_component(wmd, logical_path, name)))
-		rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, line_of(n), 0,
+		rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, vss__xml_line(n), 0,
 				    "<%s> repeats component '%s' of line %d: the logical path and "
 				    "name of a component must be unique", (const char *)n->name,
 				    full_name(logical_path, name, full, sizeof(full)), other->line);
@@ -1628,7 +1605,7 @@ static int load_component(struct vss_wmd *wmd, xmlNodePtr n, const char *file,
 		rc = component_add(wmd, type, logical_path, name, &c);
 	if (rc < 0)
 		goto out;
-	c->line = line_of(n);
+	c->line = vss__xml_line(n);
 	rc = vss__xml_get_str(n, "caption", false, file, &caption);
 	if (rc == 0)
 		rc = set_optional(&c->caption, caption);
@@ -1639,7 +1616,7 @@ static int load_component(struct vss_wmd *wmd, xmlNodePtr n, const char *file,
 		if (rc == -ENOMEM)
 			rc = oom();
 		else if (rc < 0)
-			rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, line_of(n), 0,
+			rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, vss__xml_line(n), 0,
 					    "<%s> attribute 'icon': not base64 text",
 					    (const char *)n->name);
 	}
@@ -1678,7 +1655,7 @@ out:
 
 static int load_backup_locations(struct vss_wmd *wmd, xmlNodePtr n, const char *file)
 {
-	int rc = check_attributes(n, file, (const char *const[]){ NULL });
+	int rc = vss__xml_check_attributes(n, file, (const char *const[]){ NULL });
 
 	for (xmlNodePtr c = n->children; rc == 0 && c; c = c->next) {
 		if (c->type != XML_ELEMENT_NODE) {
@@ -1701,7 +1678,7 @@ static int load_backup_locations(struct vss_wmd *wmd, xmlNodePtr n, const char *
 
 static int twice(xmlNodePtr n, const char *file, int first)
 {
-	return vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, line_of(n), 0,
+	return vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, vss__xml_line(n), 0,
 			      "<%s> appears twice (first at line %d)", (const char *)n->name,
 			      first);
 }
@@ -1714,19 +1691,19 @@ static int load_root(struct vss_wmd *wmd, xmlNodePtr root, const char *file)
 	int rc;
 
 	if (!is_ours(root, "WRITER_METADATA")) {
-		rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, line_of(root), 0,
+		rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, vss__xml_line(root), 0,
 				    "root element is <%s>%s%s, expected <WRITER_METADATA "
 				    "xmlns=\"" WMD_NS "\">", (const char *)root->name,
 				    root->ns ? " in namespace " : " without namespace",
 				    root->ns ? (const char *)root->ns->href : "");
 		goto out;
 	}
-	rc = check_attributes(root, file, attrs);
+	rc = vss__xml_check_attributes(root, file, attrs);
 	if (rc == 0)
 		rc = vss__xml_get_str(root, "version", true, file, &version);
 	if (rc == 0 && strcmp(version, "1.0") != 0 && strcmp(version, "1.1") != 0 &&
 	    strcmp(version, "1.2") != 0)
-		rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, line_of(root), 0,
+		rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, vss__xml_line(root), 0,
 				    "<WRITER_METADATA> attribute 'version': '%s' is not a version "
 				    "this library reads (1.0 to 1.2)", version);
 	if (rc == 0)
@@ -1740,20 +1717,20 @@ static int load_root(struct vss_wmd *wmd, xmlNodePtr root, const char *file)
 		if (is_ours(n, "IDENTIFICATION")) {
 			rc = identification ? twice(n, file, identification)
 					    : load_identification(wmd, n, file);
-			identification = line_of(n);
+			identification = vss__xml_line(n);
 		} else if (is_ours(n, "RESTORE_METHOD")) {
 			rc = restore ? twice(n, file, restore) : load_restore_method(wmd, n, file);
-			restore = line_of(n);
+			restore = vss__xml_line(n);
 		} else if (is_ours(n, "BACKUP_LOCATIONS")) {
 			rc = locations ? twice(n, file, locations)
 				       : load_backup_locations(wmd, n, file);
-			locations = line_of(n);
+			locations = vss__xml_line(n);
 		} else {
 			rc = vss__xml_unexpected(n, file);
 		}
 	}
 	if (rc == 0 && !identification)
-		rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, line_of(root), 0,
+		rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, vss__xml_line(root), 0,
 				    "<WRITER_METADATA> has no <IDENTIFICATION>");
 	if (rc == 0)
 		rc = check_dependencies(wmd, file);

@@ -42,7 +42,7 @@ bool vss__xml_has_attr(xmlNodePtr node, const char *name)
 static int bad_value(xmlNodePtr node, const char *name, const char *file, const char *value,
 		     const char *why)
 {
-	return vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, (int)xmlGetLineNo(node), 0,
+	return vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, vss__xml_line(node), 0,
 			      "<%s> attribute '%s': '%s' %s", (const char *)node->name, name,
 			      value, why);
 }
@@ -56,7 +56,7 @@ static int raw(xmlNodePtr node, const char *name, bool required, const char *fil
 		return 0;
 	if (vss__xml_has_attr(node, name))
 		return vss__error(-ENOMEM, "out of memory");
-	return vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, (int)xmlGetLineNo(node), 0,
+	return vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, vss__xml_line(node), 0,
 			      "<%s> lacks its '%s' attribute", (const char *)node->name, name);
 }
 
@@ -162,7 +162,7 @@ int vss__xml_get_enum(xmlNodePtr node, const char *name, bool required, const ch
 	} else {
 		for (const struct vss__enum_word *w = table; w->word; w++)
 			sbuf_addf(&known, "%s%s", known.len ? ", " : "", w->word);
-		rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, (int)xmlGetLineNo(node), 0,
+		rc = vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, vss__xml_line(node), 0,
 				    "<%s> attribute '%s': '%s' is not one of %s",
 				    (const char *)node->name, name, (const char *)v, sbuf_str(&known));
 	}
@@ -210,7 +210,7 @@ int vss__xml_set_enum(xmlNodePtr node, const char *name, const struct vss__enum_
 
 int vss__xml_unexpected(xmlNodePtr node, const char *file)
 {
-	return vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, (int)xmlGetLineNo(node), 0,
+	return vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, vss__xml_line(node), 0,
 			      "unexpected element <%s>%s%s%s", (const char *)node->name,
 			      node->parent && node->parent->type == XML_ELEMENT_NODE ? " in <" : "",
 			      node->parent && node->parent->type == XML_ELEMENT_NODE
@@ -253,4 +253,26 @@ int vss__xml_save(xmlDocPtr doc, char **ret, size_t *ret_len)
 out:
 	xmlBufferFree(buf);
 	return rc;
+}
+
+int vss__xml_line(xmlNodePtr node)
+{
+	long line = xmlGetLineNo(node);
+
+	return line > 0 && line <= INT32_MAX ? (int)line : 0;
+}
+
+int vss__xml_check_attributes(xmlNodePtr node, const char *file, const char *const *allowed)
+{
+	for (xmlAttrPtr a = node->properties; a; a = a->next) {
+		bool known = false;
+
+		for (const char *const *p = allowed; *p && !a->ns; p++)
+			known = known || xmlStrEqual(a->name, BAD_CAST *p);
+		if (!known)
+			return vss__xml_error(-VSS_E_INVALID_XML_DOCUMENT, file, vss__xml_line(node), 0,
+					      "<%s> has an unknown attribute '%s'",
+					      (const char *)node->name, (const char *)a->name);
+	}
+	return 0;
 }

@@ -57,6 +57,12 @@ int vss__xml_set_guid(xmlNodePtr node, const char *name, const struct vss_guid *
 int vss__xml_set_enum(xmlNodePtr node, const char *name, const struct vss__enum_word *table,
 		      int value);
 
+/* The element's line in its document, 0 when unknown. */
+int vss__xml_line(xmlNodePtr node);
+/* Refuse any attribute not in allowed (NULL-terminated; attributes in a
+ * namespace are never allowed), naming it: -VSS_E_INVALID_XML_DOCUMENT. */
+int vss__xml_check_attributes(xmlNodePtr node, const char *file, const char *const *allowed);
+
 /* Reject an element that is not one of the expected children, naming it. */
 int vss__xml_unexpected(xmlNodePtr node, const char *file);
 
