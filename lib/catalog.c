@@ -197,6 +197,69 @@ out:
 	return rc;
 }
 
+int vss__catalog_store_locked(const struct vss_context *ctx, struct vss_snapshot_list *catalog,
+			      struct vss_snapshot *snap)
+{
+	struct vss_snapshot *old = NULL;
+	char guid[VSS_GUID_STRING_MAX];
+	ssize_t at = vss__snapshot_list_find(catalog, &snap->id);
+	int rc;
+
+	if (at < 0) {
+		vss_guid_format(&snap->id, VSS_GUID_BRACES, guid);
+		return vss__error(-VSS_E_OBJECT_NOT_FOUND, "no shadow copy %s in the catalog", guid);
+	}
+	old = vss_snapshot_ref(vss_snapshot_list_get(catalog, (size_t)at));
+	/* The file beside the copy first: it is what a rescan rebuilds from,
+	 * so it must never say less than the catalog.  A store that is gone
+	 * took the copy with it: nothing to rebuild from, the record is still
+	 * updated (a rescan drops it). */
+	rc = vss__snapshot_write_props(snap);
+	if (rc < 0 && !(rc == -ENOENT && snap->store && access(snap->store, F_OK) < 0))
+		goto out;
+	if (old != snap) {
+		vss__snapshot_list_remove_at(catalog, (size_t)at);
+		rc = vss__snapshot_list_append(catalog, snap);
+		if (rc < 0) {
+			vss__snapshot_list_append(catalog, old);
+			goto undo;
+		}
+		vss__snapshot_list_sort(catalog);
+	}
+	rc = vss__catalog_save(ctx, catalog);
+	if (rc == 0)
+		goto out;
+undo:
+	if (old != snap) {
+		char msg[1024];
+
+		snprintf(msg, sizeof(msg), "%s", vss_error_last()->message);
+		vss__snapshot_write_props(old);
+		vss__error(rc, "%s", msg);
+	}
+out:
+	vss_snapshot_unref(old);
+	return rc;
+}
+
+int vss__catalog_update(const struct vss_context *ctx, struct vss_snapshot *snap)
+{
+	struct vss_snapshot_list *list = NULL;
+	int rc, fd = -1;
+
+	rc = vss__catalog_lock(ctx, LOCK_EX, &fd);
+	if (rc < 0)
+		goto out;
+	rc = vss__catalog_load(ctx, &list);
+	if (rc < 0)
+		goto out;
+	rc = vss__catalog_store_locked(ctx, list, snap);
+out:
+	vss__unlock(fd);
+	vss_snapshot_list_unref(list);
+	return rc;
+}
+
 /* ---- query ---------------------------------------------------------------- */
 
 /* The name without trailing slashes ("/" stays "/"), malloc()ed. */
@@ -357,6 +420,27 @@ int vss__catalog_delete(struct vss_context *ctx, struct vss_snapshot_list *list,
 		int r;
 
 		vss_guid_format(&snap->id, VSS_GUID_BRACES, guid);
+		/* An exposed copy is unexposed first (forced: lazily): deleting
+		 * it under a mount would fail (btrfs) or leave a loop device on
+		 * a deleted file (image).  A busy exposure keeps the copy. */
+		r = 0;
+		if (snap->exposed_name) {
+			r = vss__unexpose_id(ctx, &snap->id,
+					     (flags & VSS_DELETE_FORCE) ? VSS_UNEXPOSE_FORCE : 0);
+			if (r == -VSS_E_OBJECT_NOT_FOUND)
+				r = 0;
+		}
+		if (r < 0) {
+			/* Not dropped even when forced: the copy stays exposed. */
+			if (first_rc == 0) {
+				first_rc = r;
+				snprintf(first_msg, sizeof(first_msg),
+					 "cannot delete shadow copy %s of '%s': %s", guid,
+					 volume_of(snap), vss_error_last()->message);
+			}
+			vss__notice(ctx, what, snap, r, "%s", vss_error_last()->message);
+			continue;
+		}
 		if (p) {
 			r = p->remove(snap);
 		} else {

@@ -75,6 +75,7 @@ static void snapshot_free(struct vss_snapshot *snap)
 	free(snap->service_machine);
 	free(snap->exposed_name);
 	free(snap->exposed_path);
+	free(snap->exposed_loop);
 	free(snap->provider_name);
 	free(snap);
 }
@@ -406,6 +407,7 @@ static const struct {
 	{ "originalFstype", offsetof(struct vss_snapshot, original_fstype) },
 	{ "store", offsetof(struct vss_snapshot, store) },
 	{ "origin", offsetof(struct vss_snapshot, origin) },
+	{ "exposedLoop", offsetof(struct vss_snapshot, exposed_loop) },
 };
 
 #define N_PROP_STRINGS (sizeof(prop_strings) / sizeof(prop_strings[0]))
@@ -423,7 +425,7 @@ static const char *const snapshot_attributes[] = {
 	"exposedPath", "providerId", "snapshotAttributes", ATTR_NAMES_TEXT,
 	"creationTimestamp", CREATION_TEXT, "status", "snapshotContext", CONTEXT_TEXT,
 	"providerName", "originalDevice", "originalUuid", "originalFsroot", "originalFstype",
-	"store", "origin", "holdNs", "ownerPid", "ownerStart", "subvolumeId",
+	"store", "origin", "exposedLoop", "holdNs", "ownerPid", "ownerStart", "subvolumeId",
 };
 
 static char **string_at(struct vss_snapshot *snap, size_t offset)

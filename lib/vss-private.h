@@ -86,6 +86,7 @@ struct vss_snapshot {
 	char *service_machine;
 	char *exposed_name;
 	char *exposed_path;
+	char *exposed_loop;           /* loop device an exposure attached, to detach */
 	char *provider_name;
 	uint32_t attributes;
 	int32_t context;
@@ -125,6 +126,64 @@ void vss__snapshot_list_remove_at(struct vss_snapshot_list *list, size_t i);
 ssize_t vss__snapshot_list_find(const struct vss_snapshot_list *list, const struct vss_guid *id);
 /* Sort by creation time, then id. */
 void vss__snapshot_list_sort(struct vss_snapshot_list *list);
+
+/* ---- exposures (expose.c, expose-smb.c, loop.c) ---------------------- */
+
+/*
+ * Mount snap read-only (nosuid, nodev; noexec unless VSS_EXPOSE_EXEC in
+ * flags) at path, an existing empty directory that is not a mount point,
+ * and record the exposure: in the catalog and in the properties file beside
+ * the copy, under the catalog lock, re-reading the copy's record there (snap
+ * only says which copy; its exposure fields are updated in place too).
+ *   remote false: attribute EXPOSED_LOCALLY, exposed_name = path.
+ *   remote true:  attribute EXPOSED_REMOTELY, exposed_name = path (the
+ *                 @GMT directory, which the caller created and which
+ *                 unexposing removes again with rmdir), exposed_path =
+ *                 share_subpath (the share path it belongs to).
+ * A copy already exposed is -VSS_E_OBJECT_ALREADY_EXISTS (message says
+ * where).  Caller checked root.  On failure nothing is left mounted or
+ * attached and nothing is recorded.
+ */
+int vss__expose_at(struct vss_context *ctx, struct vss_snapshot *snap, const char *path,
+		   unsigned int flags, bool remote, const char *share_subpath);
+/*
+ * Undo the recorded exposure of copy id, local or remote: unmount (lazily
+ * with VSS_UNEXPOSE_FORCE, else a busy mount is -EBUSY), detach the loop
+ * device, rmdir the @GMT directory of a remote exposure, clear the record
+ * (catalog and properties file).  -VSS_E_OBJECT_NOT_FOUND when the copy is
+ * not exposed.  Caller checked root.
+ */
+int vss__unexpose_id(struct vss_context *ctx, const struct vss_guid *id, unsigned int flags);
+/*
+ * Take the exclusive catalog lock and replace the catalog's record of
+ * snap->id by snap (vss__catalog_store_locked()).
+ */
+int vss__catalog_update(const struct vss_context *ctx, struct vss_snapshot *snap);
+/*
+ * Caller holds the exclusive catalog lock and loaded catalog: replace its
+ * record of snap->id by snap (a new reference), rewrite the properties file
+ * beside the copy, then save the catalog.  On failure the properties file
+ * is put back as it was, except when snap is the catalog's own record
+ * (changed in place): then the caller puts its fields back and rewrites
+ * it.  -VSS_E_OBJECT_NOT_FOUND when catalog has no such copy.
+ */
+int vss__catalog_store_locked(const struct vss_context *ctx, struct vss_snapshot_list *catalog,
+			      struct vss_snapshot *snap);
+
+/* Loop devices (loop.c). */
+/*
+ * Attach file to a free loop device, read-only (LO_FLAGS_READ_ONLY, and
+ * LO_FLAGS_AUTOCLEAR when autoclear: then the device is detached when its
+ * last user closes it, so the caller keeps *ret_fd open until whatever
+ * must hold the device (a mount) has it).  *ret "/dev/loopN", malloc()ed;
+ * *ret_fd the open device, to close().
+ */
+int vss__loop_attach_ro(const char *file, bool autoclear, int *ret_fd, char **ret);
+/* Detach dev (deferred by the kernel while it is open); a free device is
+ * not an error. */
+int vss__loop_detach(const char *dev);
+/* Whether loop device dev is attached to file (same device and inode). */
+bool vss__loop_is_attached_to(const char *dev, const char *file);
 
 /* ---- XML helpers (schema.c) ------------------------------------------- */
 

@@ -36,6 +36,10 @@ static const struct notice_words *words_for(enum vss_notice what)
 		"restored the properties file of", ": it was missing beside the copy",
 		"restore the properties file of",
 	};
+	static const struct notice_words unexposed = {
+		"forgot the exposure of", ": it was no longer mounted or attached",
+		"forget the exposure of",
+	};
 	static const struct notice_words deleted = { "deleted", "", "delete" };
 
 	switch (what) {
@@ -47,6 +51,7 @@ static const struct notice_words *words_for(enum vss_notice what)
 	case VSS_NOTICE_STALE:       return &stale;
 	case VSS_NOTICE_RESTORED:    return &restored;
 	case VSS_NOTICE_WRITER_FAILED: return NULL;
+	case VSS_NOTICE_UNEXPOSED:   return &unexposed;
 	}
 	return NULL;
 }

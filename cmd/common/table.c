@@ -51,14 +51,14 @@ const struct tool_column tool_snapshot_columns[TOOL_COL__MAX] = {
 				   "machine the copy was made on" },
 	[TOOL_COL_OWNER]       = { "OWNER", SCOLS_JSON_NUMBER, 0, SCOLS_FL_RIGHT, false,
 				   "process whose end releases the copy (auto-release)" },
-	[TOOL_COL_EXPOSED]     = { "EXPOSED", SCOLS_JSON_STRING, 0, 0, false,
-				   "where the copy is exposed" },
+	[TOOL_COL_EXPOSED]     = { "EXPOSED", SCOLS_JSON_STRING, 0, 0, true,
+				   "where the copy is exposed (mount point, device)" },
 };
 
 /* The defaults, in the order they are shown. */
 static const int default_columns[] = {
 	TOOL_COL_ID, TOOL_COL_SET, TOOL_COL_VOLUME, TOOL_COL_CREATED, TOOL_COL_PROVIDER,
-	TOOL_COL_COPY,
+	TOOL_COL_COPY, TOOL_COL_EXPOSED,
 };
 
 struct tool_table {

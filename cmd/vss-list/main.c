@@ -202,8 +202,14 @@ int main(int argc, char **argv)
 	}
 	if (o.rescan && (rc = tool_require_root(ctx, "rescanning the catalog")))
 		goto out;
-	/* Leftovers first, so that what is listed exists. */
+	/* Leftovers first, so that what is listed exists; and exposures that
+	 * vanished (reboot, manual umount) are reported and forgotten, so that
+	 * what is listed as exposed is.  Both change nothing without root. */
 	tool_recover(ctx);
+	rc = vss_expose_reconcile(ctx);
+	if (rc < 0 && tool_exit_code(rc) != TOOL_EXIT_DOCUMENT)
+		tool_fail(rc, "cannot check the recorded exposures");
+	rc = 0;
 	if (o.rescan) {
 		rc = vss_catalog_rescan(ctx);
 		if (rc < 0) {

@@ -32,6 +32,7 @@ enum vss_notice {
 	VSS_NOTICE_STALE,         /* a properties file without its copy was removed */
 	VSS_NOTICE_RESTORED,      /* a copy's missing properties file was written again */
 	VSS_NOTICE_WRITER_FAILED, /* a writer failed and was left out (snap is NULL) */
+	VSS_NOTICE_UNEXPOSED,     /* a copy's recorded exposure had vanished; it was cleared */
 };
 
 /*
