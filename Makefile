@@ -70,7 +70,7 @@ ALL_LDFLAGS := $(SAN_FLAGS) $(LDFLAGS)
 UTIL_SRC := $(wildcard lib/util/*.c)
 LIB_SRC  := $(wildcard lib/*.c)
 SCHEMAS  := $(wildcard lib/schema/*.rng)
-TOOLS    := vss-create vss-list vss-delete vss-meta vss-sample-writer
+TOOLS    := vss-create vss-list vss-delete vss-meta vss-sample-writer vss-expose vss-revert
 COMMON_SRC := $(wildcard cmd/common/*.c)
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 TESTTOOL_SRC := $(wildcard tests/tools/*.c)
@@ -221,6 +221,7 @@ install: all
 	$(PC_SUBST) lib/libvss.pc.in > $(DESTDIR)$(pkgconfigdir)/vss.pc
 	$(INSTALL) -m 644 $(SCHEMAS) $(DESTDIR)$(schemadir)/
 	$(INSTALL) -d $(DESTDIR)$(datarootdir)/vss/writers
+	$(INSTALL) -m 755 scripts/vss-shell-snap $(DESTDIR)$(datarootdir)/vss/
 	$(INSTALL) -m 755 scripts/writers/postgresql scripts/writers/mariadb scripts/writers/sqlite \
 		$(DESTDIR)$(datarootdir)/vss/writers/
 	for x in scripts/writers/*.xml; do \
@@ -240,6 +241,7 @@ uninstall:
 		$(DESTDIR)$(libdir)/libvss.so $(DESTDIR)$(libdir)/libvss.a \
 		$(DESTDIR)$(pkgconfigdir)/vss.pc $(DESTDIR)$(includedir)/vss.h
 	rm -rf $(DESTDIR)$(includedir)/vss $(DESTDIR)$(schemadir) $(DESTDIR)$(datarootdir)/vss/writers
+	rm -f $(DESTDIR)$(datarootdir)/vss/vss-shell-snap
 	-rmdir $(DESTDIR)$(datarootdir)/vss 2>/dev/null
 	for m in $(MANPAGES); do s=$${m##*.}; rm -f $(DESTDIR)$(mandir)/man$$s/$${m##*/}; done
 	rm -f $(TOOLS:%=$(DESTDIR)$(bashcompdir)/%) $(TOOLS:%=$(DESTDIR)$(zshcompdir)/_%)

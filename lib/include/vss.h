@@ -28,5 +28,7 @@
 #include <vss/wmd.h>
 #include <vss/bcd.h>
 #include <vss/writer.h>
+#include <vss/expose.h>
+#include <vss/revert.h>
 
 #endif
