@@ -1,7 +1,7 @@
 #!/bin/bash
 # SMB previous versions with the real client: Debian's smbd on 127.0.0.1 (a
 # high port, a throw-away configuration) exports a directory of a scratch
-# btrfs volume; two copies are taken with changes in between and exposed
+# btrfs volume (and, third, an ext4 image volume); two copies are taken with changes in between and exposed
 # with vss-expose --smb, whose smb.conf lines the share includes.  smbclient
 # 'allinfo FILE' must list both versions (@GMT tokens) and 'get
 # @GMT-.../FILE' must return each version's contents byte for byte; the
@@ -10,7 +10,7 @@
 set -eu -o pipefail
 . "$(dirname "$0")/../lib/scratch.sh"
 . "$(dirname "$0")/../lib/samba.sh"
-require_root_and_loop btrfs
+require_root_and_loop btrfs xfs ext4
 require_cmd jq btrfs ss cmp
 require_samba
 [ -x "$VSS_BUILD/bin/vss-expose" ] || fail "$VSS_BUILD/bin/vss-expose is not built (run make)"
@@ -52,6 +52,17 @@ chmod 0644 "$other/root.txt"
 run_ok vss-create --no-writers "$other"
 other_id=$(copy_ids_of "$OUT")
 printf 'new root contents\n' >"$other/root.txt"
+# A share on an image volume: ext4 on a loop device, whose copy is a clone
+# of its image, exposed through a read-only loop device.
+host=$(make_xfs_host host 512M)
+img=$(make_image_volume "$host" img 128M ext4)
+chmod 0755 "$img"
+printf 'old image contents\n' >"$img/img.txt"
+chmod 0644 "$img/img.txt"
+sync -f "$img/img.txt"
+run_ok vss-create --no-writers "$img"
+img_id=$(copy_ids_of "$OUT")
+printf 'new image contents\n' >"$img/img.txt"
 
 # gmt_of ID: the @GMT name of a copy's creation time (UTC, to the second).
 gmt_of() {
@@ -130,6 +141,13 @@ if grep -q snapsharepath "$SCRATCH/root-share.conf"; then
 	fail "a share at the volume root got a shadow:snapsharepath line"
 fi
 
+check "vss-expose --smb $img (a share on an image volume)"
+run_ok vss-expose --smb "$img" "$img_id"
+cp "$OUT" "$SCRATCH/img-share.conf"
+gmt_img=$(gmt_of "$img_id")
+scratch_track_mount "$img/.snapshots/$gmt_img"
+mountpoint -q "$img/.snapshots/$gmt_img" || fail "$img/.snapshots/$gmt_img is not a mount point"
+
 check "exposing a copy again is refused"
 run_rc 1 vss-expose --smb "$share" "${ids[0]}"
 grep -q 'already exposed' "$ERR" || fail "already exposed: unclear message: $(cat "$ERR")"
@@ -141,7 +159,11 @@ samba_conf "" "[pub]
 [root]
 	guest ok = yes
 	read only = yes
-	include = $SCRATCH/root-share.conf"
+	include = $SCRATCH/root-share.conf
+[img]
+	guest ok = yes
+	read only = yes
+	include = $SCRATCH/img-share.conf"
 command -v testparm >/dev/null && {
 	run_ok testparm -s "$SMB_CONF"
 	cp "$OUT" "$SCRATCH/log/testparm.out"
@@ -174,6 +196,13 @@ smb root "allinfo root.txt; get $gmt_other/root.txt $SCRATCH/got/root.old"
 [ "$(cat "$SCRATCH/got/root.old")" = "old root contents" ] ||
 	fail "root.txt of $gmt_other is '$(cat "$SCRATCH/got/root.old")'"
 
+smb img "allinfo img.txt; get $gmt_img/img.txt $SCRATCH/got/img.old; get img.txt $SCRATCH/got/img.live"
+[ "$(grep -c '^@GMT-' "$OUT")" = 1 ] || fail "allinfo img.txt lists other than one version: $(cat "$OUT")"
+[ "$(cat "$SCRATCH/got/img.old")" = "old image contents" ] ||
+	fail "img.txt of $gmt_img (an image copy) is '$(cat "$SCRATCH/got/img.old")'"
+[ "$(cat "$SCRATCH/got/img.live")" = "new image contents" ] ||
+	fail "the live img.txt is '$(cat "$SCRATCH/got/img.live")'"
+
 check "the snapshot directory and the store of copies are hidden from clients"
 smb pub 'ls'
 if grep -q '\.snapshots' "$OUT"; then
@@ -187,9 +216,10 @@ smb_rc 1 pub "get .snapshots/$gmt1/pub/docs/report.txt $SCRATCH/got/sneak"
 [ ! -s "$SCRATCH/got/sneak" ] || fail "a client read a copy through .snapshots"
 
 check "vss-expose --unexpose removes the versions"
-for id in "${ids[@]}" "$other_id"; do
+for id in "${ids[@]}" "$other_id" "$img_id"; do
 	run_ok vss-expose --unexpose "$id"
 done
+! mountpoint -q "$img/.snapshots/$gmt_img" 2>/dev/null || fail "$img/.snapshots/$gmt_img is still mounted"
 for g in "$gmt1" "$gmt2"; do
 	! mountpoint -q "$share/.snapshots/$g" 2>/dev/null || fail "$share/.snapshots/$g is still mounted"
 	[ ! -e "$share/.snapshots/$g" ] || fail "$share/.snapshots/$g is left behind"
