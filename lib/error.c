@@ -168,6 +168,21 @@ int vss__error_at(int code, const char *file, int line, int column, const char *
 	return code;
 }
 
+void vss__error_save(struct vss__saved_error *e)
+{
+	e->code = last.pub.code;
+	e->line = last.pub.line;
+	e->column = last.pub.column;
+	snprintf(e->message, sizeof(e->message), "%s", last.message);
+	snprintf(e->file, sizeof(e->file), "%s", last.file);
+}
+
+int vss__error_restore(const struct vss__saved_error *e)
+{
+	return vss__error_at(e->code, e->file[0] ? e->file : NULL, e->line, e->column, "%s",
+			     e->message);
+}
+
 void vss__error_prefix(const char *fmt, ...)
 {
 	char prefix[512], old[sizeof(last.message)];

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <linux/loop.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@
 #include <libmount.h>
 
 #include "vss-private.h"
+#include "revert-private.h"
 #include "util/file.h"
 #include "util/banned.h"
 
@@ -254,25 +256,31 @@ out:
 	return rc;
 }
 
-static int image_commit(struct vss_snapshot *snap, const struct vss_volume *vol)
+/*
+ * A reflink clone of src as dst, a new file (mode 0600, or with the owner
+ * and mode of like), flushed.  On failure dst is not left behind.
+ */
+static int clone_file(const char *src_path, const char *dst_path, const struct stat *like)
 {
 	int src = -1, dst = -1, flags = 0, rc = 0;
 	bool created = false;
 
-	(void)vol;
-	if (!snap->origin || !snap->device)
-		return vss__error(-VSS_E_BAD_STATE, "the copy was not prepared");
-	src = open(snap->origin, O_RDONLY | O_CLOEXEC);
+	src = open(src_path, O_RDONLY | O_CLOEXEC);
 	if (src < 0) {
-		rc = vss__error(-errno, "cannot open '%s': %s", snap->origin, strerror(errno));
+		rc = vss__error(-errno, "cannot open '%s': %s", src_path, strerror(errno));
 		goto out;
 	}
-	dst = open(snap->device, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	dst = open(dst_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		   like ? like->st_mode & 07777 : 0600);
 	if (dst < 0) {
-		rc = vss__error(-errno, "cannot create '%s': %s", snap->device, strerror(errno));
+		rc = vss__error(-errno, "cannot create '%s': %s", dst_path, strerror(errno));
 		goto out;
 	}
 	created = true;
+	if (like) {
+		(void)fchown(dst, like->st_uid, like->st_gid);
+		(void)fchmod(dst, like->st_mode & 07777);
+	}
 	/*
 	 * btrfs clones only between files that agree on NOCOW (VM images are
 	 * often chattr +C): give the empty clone the source's flag first.
@@ -286,7 +294,7 @@ static int image_commit(struct vss_snapshot *snap, const struct vss_volume *vol)
 		}
 	}
 	if (ioctl(dst, FICLONE, src) < 0) {
-		rc = clone_error(errno, snap->origin, snap->device);
+		rc = clone_error(errno, src_path, dst_path);
 		goto out;
 	}
 	/*
@@ -302,7 +310,7 @@ static int image_commit(struct vss_snapshot *snap, const struct vss_volume *vol)
 	 * a 10 s window.
 	 */
 	if (fsync(dst) < 0) {
-		rc = vss__error(-errno, "cannot flush '%s': %s", snap->device, strerror(errno));
+		rc = vss__error(-errno, "cannot flush '%s': %s", dst_path, strerror(errno));
 		goto out;
 	}
 out:
@@ -311,8 +319,16 @@ out:
 	if (src >= 0)
 		close(src);
 	if (rc < 0 && created)
-		unlink(snap->device);
+		unlink(dst_path);
 	return rc;
+}
+
+static int image_commit(struct vss_snapshot *snap, const struct vss_volume *vol)
+{
+	(void)vol;
+	if (!snap->origin || !snap->device)
+		return vss__error(-VSS_E_BAD_STATE, "the copy was not prepared");
+	return clone_file(snap->origin, snap->device, NULL);
 }
 
 static int image_remove(const struct vss_snapshot *snap)
@@ -416,6 +432,300 @@ out:
 	return rc;
 }
 
+/* ---- reverting a volume (lib/revert.c does the rest) --------------------- */
+
+/*
+ * The volume is a loop device backed by a file.  After the unmount the
+ * loop device is detached, the backing file is replaced by a reflink clone
+ * of the copy (a temporary file beside it, fsync, rename, fsync of the
+ * directory), and a loop device (the same number when it is free) is
+ * attached to it again with the flags it had.
+ */
+struct image_revert {
+	char *loop_device;              /* "/dev/loop3", attached again at the end */
+	struct loop_info64 loop_info;
+	bool loop_detached;
+	int loop_fd;                    /* the new loop device, open until mounted */
+};
+
+static int image_revert_check(struct vss__revert *r)
+{
+	const char *backing = vss_volume_get_backing_file(r->vol);
+	struct image_revert *im = calloc(1, sizeof(*im));
+
+	if (!im)
+		return vss__error(-ENOMEM, "out of memory");
+	im->loop_fd = -1;
+	r->engine = im;
+	if (!backing || !r->snap->origin || strcmp(backing, r->snap->origin) != 0)
+		return vss__error(-VSS_E_REVERT_VOLUME_LOST, "'%s' is no longer backed by '%s', "
+				  "the file shadow copy %s was cloned from",
+				  vss_volume_get_path(r->vol),
+				  r->snap->origin ? r->snap->origin : "?", r->guid);
+	return 0;
+}
+
+static int loop_open(const char *dev, int *ret)
+{
+	int fd = open(dev, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return vss__error(-errno, "cannot open '%s': %s", dev, strerror(errno));
+	*ret = fd;
+	return 0;
+}
+
+static int image_read_loop(struct vss__revert *r)
+{
+	struct image_revert *im = r->engine;
+	const char *dev = vss_volume_get_device(r->vol);
+	int fd = -1, rc;
+
+	im->loop_device = dev ? strdup(dev) : NULL;
+	if (!im->loop_device)
+		return vss__error(-ENOMEM, "out of memory");
+	rc = loop_open(dev, &fd);
+	if (rc < 0)
+		return rc;
+	if (ioctl(fd, LOOP_GET_STATUS64, &im->loop_info) < 0)
+		rc = vss__error(-errno, "cannot read the loop device '%s': %s", dev, strerror(errno));
+	close(fd);
+	return rc;
+}
+
+/* Detach the volume's loop device, once nothing has it mounted. */
+static int image_detach(struct vss__revert *r)
+{
+	struct image_revert *im = r->engine;
+	struct loop_info64 info;
+	int fd = -1, rc;
+
+	rc = loop_open(im->loop_device, &fd);
+	if (rc < 0)
+		return rc;
+	/* With autoclear it went away with the last unmount already. */
+	if (ioctl(fd, LOOP_GET_STATUS64, &info) < 0 && errno == ENXIO) {
+		im->loop_detached = true;
+		rc = vss__revert_step(r, "the loop device '%s' went away with the unmount (autoclear)",
+			  im->loop_device);
+		goto out;
+	}
+	if (ioctl(fd, LOOP_CLR_FD, 0) < 0 && errno != ENXIO) {
+		rc = vss__error(errno == EBUSY ? -VSS_E_VOLUME_IN_USE : -errno,
+				"cannot detach '%s': %s", im->loop_device, strerror(errno));
+		goto out;
+	}
+	im->loop_detached = true;
+	rc = vss__revert_step(r, "detached the loop device '%s'", im->loop_device);
+out:
+	close(fd);
+	return rc;
+}
+
+static int attach_to(const char *dev, int file_fd, const struct loop_info64 *old, int *ret)
+{
+	struct loop_config cfg;
+	int fd = -1, rc;
+
+	rc = loop_open(dev, &fd);
+	if (rc < 0)
+		return rc;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.fd = (unsigned int)file_fd;
+	cfg.info.lo_offset = old->lo_offset;
+	cfg.info.lo_sizelimit = old->lo_sizelimit;
+	cfg.info.lo_flags = old->lo_flags & LOOP_CONFIGURE_SETTABLE_FLAGS;
+	memcpy(cfg.info.lo_file_name, old->lo_file_name, sizeof(cfg.info.lo_file_name));
+	if (ioctl(fd, LOOP_CONFIGURE, &cfg) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	*ret = fd;
+	return 0;
+}
+
+/*
+ * Attach the backing file again: on the same device when it is free (the
+ * copies record it, and whoever set it up knows it by that name), else on
+ * a free one.  The device stays open until it is mounted again, since an
+ * autoclear device goes away at its last close.
+ */
+static int image_attach(struct vss__revert *r)
+{
+	struct image_revert *im = r->engine;
+	const char *backing = r->snap->origin;
+	char dev[64];
+	int file_fd = -1, ctl = -1, rc = -EBUSY, n;
+
+	file_fd = open(backing, ((im->loop_info.lo_flags & LO_FLAGS_READ_ONLY) ? O_RDONLY : O_RDWR) |
+		       O_CLOEXEC);
+	if (file_fd < 0) {
+		rc = vss__error(-errno, "cannot open '%s': %s", backing, strerror(errno));
+		goto out;
+	}
+	/* A detach is finished only once every opener closed it. */
+	for (int i = 0; i < 40 && rc == -EBUSY; i++) {
+		rc = attach_to(im->loop_device, file_fd, &im->loop_info, &im->loop_fd);
+		if (rc == -EBUSY)
+			usleep(50 * 1000);
+	}
+	if (rc < 0) {
+		ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+		n = ctl >= 0 ? ioctl(ctl, LOOP_CTL_GET_FREE) : -1;
+		if (n < 0) {
+			rc = vss__error(-errno, "cannot find a free loop device for '%s': %s", backing,
+					strerror(errno));
+			goto out;
+		}
+		snprintf(dev, sizeof(dev), "/dev/loop%d", n);
+		rc = attach_to(dev, file_fd, &im->loop_info, &im->loop_fd);
+		if (rc < 0) {
+			rc = vss__error(rc, "cannot attach '%s' to '%s': %s", backing, dev,
+					strerror(-rc));
+			goto out;
+		}
+		free(im->loop_device);
+		im->loop_device = strdup(dev);
+		if (!im->loop_device) {
+			rc = vss__error(-ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	im->loop_detached = false;
+	rc = vss__revert_step(r, "attached '%s' to the loop device '%s'", backing, im->loop_device);
+out:
+	if (ctl >= 0)
+		close(ctl);
+	if (file_fd >= 0)
+		close(file_fd);
+	return rc;
+}
+
+static int image_swap(struct vss__revert *r)
+{
+	const char *backing = r->snap->origin;
+	char *dir = NULL, *tmp = NULL;
+	struct sbuf sb = SBUF_INIT;
+	struct stat st;
+	int rc = 0;
+
+	dir = path_dirname(backing);
+	if (!dir || sbuf_addf(&sb, "%s/.%s.vss-revert", dir, path_basename(backing)) < 0) {
+		rc = vss__error(-ENOMEM, "out of memory");
+		goto out;
+	}
+	tmp = sbuf_detach(&sb);
+	if (!tmp) {
+		rc = vss__error(-ENOMEM, "out of memory");
+		goto out;
+	}
+	if (stat(backing, &st) < 0) {
+		rc = vss__error(-errno, "cannot use '%s': %s", backing, strerror(errno));
+		goto out;
+	}
+	/* A leftover of an interrupted revert holds nothing of value. */
+	(void)unlink(tmp);
+	rc = clone_file(r->snap->device, tmp, &st);
+	if (rc < 0)
+		goto out;
+	rc = vss__revert_step(r, "cloned shadow copy %s ('%s') as '%s'", r->guid, r->snap->device,
+			      tmp);
+	if (rc < 0)
+		goto out;
+	if (rename(tmp, backing) < 0) {
+		rc = vss__error(-errno, "cannot rename '%s' to '%s': %s", tmp, backing,
+				strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	r->changed = true;
+	(void)file_fsync_dir(backing, false);
+	rc = vss__revert_step(r, "renamed it over the backing file '%s'", backing);
+out:
+	sbuf_release(&sb);
+	free(tmp);
+	free(dir);
+	return rc;
+}
+
+static int image_revert_plan(struct vss__revert *r)
+{
+	int rc;
+
+	rc = vss__revert_step(r, "detach the loop device '%s'", vss_volume_get_device(r->vol));
+	if (rc == 0)
+		rc = vss__revert_step(r, "clone shadow copy %s ('%s') beside the backing file and "
+				      "rename it over '%s'", r->guid, r->snap->device, r->snap->origin);
+	if (rc == 0)
+		rc = vss__revert_step(r, "attach '%s' to a loop device again", r->snap->origin);
+	return rc;
+}
+
+static int image_revert_begin(struct vss__revert *r)
+{
+	struct image_revert *im = r->engine;
+	int rc = image_read_loop(r);
+
+	if (rc == 0) {
+		r->source = strdup(im->loop_device);
+		if (!r->source)
+			rc = vss__error(-ENOMEM, "out of memory");
+	}
+	return rc;
+}
+
+static int image_revert_swap(struct vss__revert *r)
+{
+	struct image_revert *im = r->engine;
+	struct vss__saved_error saved;
+	int rc, x;
+
+	rc = image_detach(r);
+	if (rc == 0)
+		rc = image_swap(r);
+	vss__error_save(&saved);
+	/* Whatever the backing file holds now, the volume comes back. */
+	if (im->loop_detached) {
+		x = image_attach(r);
+		if (x < 0 && rc == 0) {
+			rc = x;
+			vss__error_save(&saved);
+		}
+		free(r->source);
+		r->source = strdup(im->loop_device);
+		if (!r->source && rc == 0) {
+			rc = vss__error(-ENOMEM, "out of memory");
+			vss__error_save(&saved);
+		}
+	}
+	if (rc < 0)
+		vss__error_restore(&saved);
+	return rc;
+}
+
+static void image_revert_free(struct vss__revert *r)
+{
+	struct image_revert *im = r->engine;
+
+	if (!im)
+		return;
+	/* Mounted again (or not): the device no longer needs holding. */
+	if (im->loop_fd >= 0)
+		close(im->loop_fd);
+	free(im->loop_device);
+	free(im);
+	r->engine = NULL;
+}
+
+const struct vss__revert_ops vss__revert_image = {
+	.check = image_revert_check,
+	.plan = image_revert_plan,
+	.begin = image_revert_begin,
+	.swap = image_revert_swap,
+	.free = image_revert_free,
+};
+
 const struct vss_provider vss__provider_image = {
 	.name = "image",
 	.id = "{9a0fbe20-30c3-4857-8a71-969a26c03c3e}",
@@ -429,4 +739,5 @@ const struct vss_provider vss__provider_image = {
 	.remove = image_remove,
 	.exists = image_exists,
 	.list_stores = image_list_stores,
+	.revert = &vss__revert_image,
 };

@@ -328,14 +328,10 @@ VSS_EXPORT int vss_session_add_volume(struct vss_session *s, const char *volume,
  */
 static void roll_back(struct vss_session *s, bool journal_written)
 {
-	/* The error lives in per-thread buffers that the removals below and
-	 * vss__error_at() itself overwrite: keep copies of its strings. */
-	struct vss_error saved = *vss_error_last();
-	char message[1024], file[512];
+	struct vss__saved_error saved;
 	bool left = false;
 
-	snprintf(message, sizeof(message), "%s", saved.message);
-	snprintf(file, sizeof(file), "%s", saved.file ? saved.file : "");
+	vss__error_save(&saved);
 	for (size_t i = 0; i < s->ncopies; i++) {
 		struct planned_copy *c = &s->copies[i];
 		int rc;
@@ -350,7 +346,8 @@ static void roll_back(struct vss_session *s, bool journal_written)
 	}
 	if (journal_written && !left)
 		vss__pending_remove(s->ctx, &s->set_id);
-	vss__error_at(saved.code, file[0] ? file : NULL, saved.line, saved.column, "%s%s", message,
+	vss__error_at(saved.code, saved.file[0] ? saved.file : NULL, saved.line, saved.column,
+		      "%s%s", saved.message,
 		      left ? " (some copies could not be removed yet; the next vss command retries)" : "");
 }
 
@@ -497,12 +494,11 @@ static int freeze_commit_thaw(struct vss_session *s, int64_t *ret_creation_time)
 	rc = commit_all(s, ret_creation_time);
 	if (rc < 0) {
 		/* The commit's error is the one to report: keep it. */
-		struct vss_error saved = *vss_error_last();
-		char message[1024];
+		struct vss__saved_error saved;
 
-		snprintf(message, sizeof(message), "%s", saved.message);
+		vss__error_save(&saved);
 		vss__backup_send(s->backup, VSS_EVENT_THAW);
-		return vss__error(rc, "%s", message);
+		return vss__error_restore(&saved);
 	}
 	rc2 = vss__backup_send(s->backup, VSS_EVENT_THAW);
 	return rc2;
@@ -580,12 +576,13 @@ VSS_EXPORT int vss_session_do_snapshot_set(struct vss_session *s)
 	return 0;
 fail:
 	if (uses_writers(s)) {
-		struct vss_error saved = *vss_error_last();
-		char message[1024];
+		struct vss__saved_error saved;
 
-		snprintf(message, sizeof(message), "%s", saved.message);
+		vss__error_save(&saved);
+		if (!saved.code)
+			saved.code = rc;
 		vss__backup_abort(s->backup);
-		vss__error(saved.code ? saved.code : rc, "%s", message);
+		vss__error_restore(&saved);
 	}
 	roll_back(s, journal_written);
 	release_lock(s);

@@ -32,6 +32,19 @@ int vss__error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 
 /* The same, for a parse error at file:line:column. */
 int vss__error_at(int code, const char *file, int line, int column, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+/*
+ * The last error kept by value, while cleaning up after it overwrites the
+ * thread's buffers; restore returns its code.
+ */
+struct vss__saved_error {
+	int code;
+	int line;
+	int column;
+	char message[1024];
+	char file[512];
+};
+void vss__error_save(struct vss__saved_error *e);
+int vss__error_restore(const struct vss__saved_error *e);
 /* Prefix the current message with "what: " (keeps code and position). */
 void vss__error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Debug trace to stderr, only when VSS_DEBUG is set in the environment. */
@@ -324,6 +337,7 @@ int vss__freeze_guard_release(struct vss__freeze_guard *g, uint64_t *held_ns);
 /* ---- providers (provider.c, provider-*.c) ----------------------------- */
 
 struct vss_volume;
+struct vss__revert_ops;
 
 struct vss_provider {
 	const char *name;              /* "btrfs" */
@@ -358,6 +372,8 @@ struct vss_provider {
 	 * this provider could have put copies in on this machine now.
 	 */
 	int (*list_stores)(struct strv *dirs);
+	/* Its part of reverting a volume (lib/revert-private.h), or NULL. */
+	const struct vss__revert_ops *revert;
 };
 
 extern const struct vss_provider vss__provider_btrfs;

@@ -1063,18 +1063,6 @@ VSS_EXPORT const char *const *vss_writer_get_volumes(const struct vss_writer *w)
 	return w->volumes.items ? (const char *const *)w->volumes.items : none;
 }
 
-/* Is path (absolute, normalised) mnt or below it? */
-static bool path_is_under(const char *path, const char *mnt)
-{
-	size_t len = strlen(mnt);
-
-	while (len > 1 && mnt[len - 1] == '/')
-		len--;
-	if (len == 1 && mnt[0] == '/')
-		return path[0] == '/';
-	return strncmp(path, mnt, len) == 0 && (path[len] == '\0' || path[len] == '/');
-}
-
 /* The device of path, or of its nearest existing ancestor. */
 static int device_of(const char *path, dev_t *ret)
 {

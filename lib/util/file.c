@@ -183,3 +183,36 @@ int file_read_all(const char *path, char **ret, size_t *ret_len)
 	close(fd);
 	return rc;
 }
+
+char *path_dirname(const char *path)
+{
+	char *d = strdup(path), *slash;
+
+	if (!d)
+		return NULL;
+	slash = strrchr(d, '/');
+	if (!slash) {
+		free(d);
+		return strdup(".");
+	}
+	slash[slash == d ? 1 : 0] = '\0';
+	return d;
+}
+
+const char *path_basename(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+bool path_is_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (n == 1 && dir[0] == '/')
+		return path[0] == '/';
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}

@@ -35,5 +35,13 @@ int file_read_all(const char *path, char **ret, size_t *ret_len);
 int file_fsync_dir(const char *path, bool is_dir);
 /* "dir/name", malloc()ed, NULL on no memory. */
 char *path_join(const char *dir, const char *name);
+/* The directory part of path, malloc()ed ("/" for "/x", "." for "x"), or
+ * NULL when out of memory. */
+char *path_dirname(const char *path);
+/* The last component of path (borrowed). */
+const char *path_basename(const char *path);
+/* True when path (absolute, normalised) is dir or lies under it; trailing
+ * slashes of dir do not matter. */
+bool path_is_under(const char *path, const char *dir);
 
 #endif
