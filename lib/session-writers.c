@@ -247,6 +247,46 @@ int vss__backup_select(struct vss__backup *b, const struct vss_guid *set_id, int
 	return settle(b);
 }
 
+int vss__backup_select_classes(struct vss__backup *b, const struct vss_guid *classes,
+				const char *const *names, size_t n)
+{
+	free(b->part);
+	b->part = calloc(b->nall ? b->nall : 1, sizeof(*b->part));
+	if (!b->part)
+		return vss__error(-ENOMEM, "out of memory");
+	b->npart = 0;
+	for (size_t k = 0; k < n; k++) {
+		bool found = false;
+
+		for (size_t i = 0; i < b->nall; i++) {
+			struct vss__writer *w = b->all[i];
+
+			if (!vss_guid_equal(&w->class_id, &classes[k]))
+				continue;
+			found = true;
+			if (w->excluded)
+				continue;
+			/* One writer may own several of the components. */
+			for (size_t j = 0; j < b->npart; j++)
+				if (b->part[j] == w)
+					goto next;
+			b->part[b->npart++] = w;
+next:
+			;
+		}
+		if (!found) {
+			char g[VSS_GUID_STRING_MAX];
+
+			return vss__error(-VSS_E_OBJECT_NOT_FOUND,
+					  "writer '%s' (%s) is neither registered nor running: its "
+					  "components cannot be restored with it",
+					  names && names[k] ? names[k] : "?",
+					  vss_guid_format(&classes[k], VSS_GUID_BRACES, g));
+		}
+	}
+	return 0;
+}
+
 size_t vss__backup_writer_count(const struct vss__backup *b)
 {
 	return b->npart;

@@ -212,6 +212,15 @@ int vss__backup_gather(struct vss__backup *b);
 /* Pick the writers that take part in a set of these volumes (root paths). */
 int vss__backup_select(struct vss__backup *b, const struct vss_guid *set_id, int32_t context,
 		       const char *const *volumes, size_t nvolumes);
+/*
+ * For a restore (reference §4.2: writers with no component selected get no
+ * restore events): the writers of these classes take part, after
+ * vss__backup_gather().  -VSS_E_OBJECT_NOT_FOUND naming (names[k]) the
+ * first class with no writer.  Then vss__backup_set_bcd() and
+ * vss__backup_send(VSS_EVENT_PRE_RESTORE / VSS_EVENT_POST_RESTORE).
+ */
+int vss__backup_select_classes(struct vss__backup *b, const struct vss_guid *classes,
+				const char *const *names, size_t n);
 size_t vss__backup_writer_count(const struct vss__backup *b);
 /* Add the taking-part writers and their components to bcd. */
 int vss__backup_fill_bcd(struct vss__backup *b, struct vss_bcd *bcd);

@@ -328,17 +328,47 @@ static int check_writable_dir(const char *file)
 	return rc;
 }
 
+/*
+ * The set's BCD to file, and beside it the metadata document of each
+ * writer that took part, file.<instance-id>.wmd.xml: a component restore
+ * needs both (vss-restore --bcd).
+ */
 static int save_bcd(struct vss_session *session, const char *file)
 {
+	struct vss_writer_info_list *writers = NULL;
 	struct vss_bcd *bcd = NULL;
+	char *wmd_file = NULL;
 	int rc = vss_session_get_bcd(session, &bcd);
 
 	if (rc == 0)
 		rc = vss_bcd_save_file(bcd, file);
-	vss_bcd_unref(bcd);
+	if (rc < 0) {
+		rc = tool_fail(rc, "cannot write the backup components document to '%s'", file);
+		goto out;
+	}
+	rc = vss_session_get_writers(session, &writers);
+	for (size_t i = 0; rc == 0 && i < vss_writer_info_list_count(writers); i++) {
+		const struct vss_writer_info *w = vss_writer_info_list_get(writers, i);
+		char g[VSS_GUID_STRING_MAX];
+
+		if (!vss_writer_info_get_wmd(w))
+			continue;
+		free(wmd_file);
+		if (asprintf(&wmd_file, "%s.%s.wmd.xml", file,
+			     vss_guid_format(vss_writer_info_get_instance_id(w), 0, g)) < 0) {
+			wmd_file = NULL;
+			rc = -ENOMEM;
+			break;
+		}
+		rc = vss_wmd_save_file(vss_writer_info_get_wmd(w), wmd_file);
+	}
 	if (rc < 0)
-		return tool_fail(rc, "cannot write the backup components document to '%s'", file);
-	return 0;
+		rc = tool_fail(rc, "cannot write the writer metadata documents beside '%s'", file);
+out:
+	free(wmd_file);
+	vss_writer_info_list_unref(writers);
+	vss_bcd_unref(bcd);
+	return rc;
 }
 
 /* ---- writers ------------------------------------------------------------ */
