@@ -198,6 +198,41 @@ int vss__loop_detach(const char *dev);
 /* Whether loop device dev is attached to file (same device and inode). */
 bool vss__loop_is_attached_to(const char *dev, const char *file);
 
+/* ---- file restore (restore.c) ----------------------------------------- */
+
+struct vss_restore;
+/*
+ * Queue, for vss_restore_run(), the file or tree src_rel of the copy
+ * (relative to the copy's root, which is the original volume's root; ""
+ * or "." for all of it) to be restored as target_rel under target_root.
+ * target_root is the restore root of this entry: an absolute path of an
+ * existing directory (not resolved through symlinks planted below it;
+ * nothing outside it is written).  target_rel is relative to it ("" or "."
+ * for the root itself, for a directory only).  Missing parent directories
+ * of target_rel are created (with the metadata of the matching parents in
+ * the copy, aligned from the end, else 0755 root:root).  Policy, flags
+ * and callbacks are r's.  Both relative paths are normalised lexically:
+ * absolute, or ".." going above the top, is -EINVAL; src_rel missing in
+ * the copy is -ENOENT (the copy is exposed here if it has to be).
+ * vss_restore_add_path(r, p) is vss__restore_map(r, rel(p), root, rel(p))
+ * with root the original volume, or (set_target_dir) (r, rel(p), dir,
+ * last component of p).
+ */
+int vss__restore_map(struct vss_restore *r, const char *src_rel, const char *target_root,
+		     const char *target_rel);
+/*
+ * path (absolute, or relative to the copy's volume root) as a normalised
+ * path relative to the volume root ("" for the root), malloc()ed in *ret.
+ * Lexical: symlinks of the live volume are not resolved.  -EINVAL when it
+ * is outside the volume.
+ */
+int vss__restore_rel(const struct vss_restore *r, const char *path, char **ret);
+/* vss_restore_new() for a copy at hand (a new reference to snap). */
+int vss__restore_new_snapshot(struct vss_context *ctx, struct vss_snapshot *snap,
+			      struct vss_restore **ret);
+/* The copy being restored from (borrowed). */
+const struct vss_snapshot *vss__restore_snapshot(const struct vss_restore *r);
+
 /* ---- XML helpers (schema.c) ------------------------------------------- */
 
 /*
