@@ -70,7 +70,7 @@ ALL_LDFLAGS := $(SAN_FLAGS) $(LDFLAGS)
 UTIL_SRC := $(wildcard lib/util/*.c)
 LIB_SRC  := $(wildcard lib/*.c)
 SCHEMAS  := $(wildcard lib/schema/*.rng)
-TOOLS    := vss-create vss-list vss-delete vss-meta vss-sample-writer vss-expose vss-revert
+TOOLS    := vss-create vss-list vss-delete vss-meta vss-sample-writer vss-expose vss-revert vss-restore
 COMMON_SRC := $(wildcard cmd/common/*.c)
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 TESTTOOL_SRC := $(wildcard tests/tools/*.c)
@@ -199,6 +199,7 @@ bench: all tests
 	@VSS_BUILD=$(CURDIR)/$(B) tests/bench/create.sh
 	@VSS_BUILD=$(CURDIR)/$(B) tests/bench/bcd.sh
 	@VSS_BUILD=$(CURDIR)/$(B) tests/bench/writers.sh
+	@VSS_BUILD=$(CURDIR)/$(B) tests/bench/restore.sh
 
 fuzz:
 	@tests/fuzz/build.sh
@@ -256,7 +257,7 @@ help:
 	@echo '                    (unit, tool, docs, integration; integration needs root)'
 	@echo '  check-unit, check-cli, check-docs, check-integration   one kind of test'
 	@echo '  demo              copies of live volumes on scratch loop devices (root)'
-	@echo '  bench             tests/bench/: vss-create vs raw btrfs (root), BCD load/save, writers blackout'
+	@echo '  bench             tests/bench/: vss-create vs raw btrfs (root), BCD load/save, writers blackout, restore'
 	@echo '  fuzz              build the fuzz targets (clang, libFuzzer)'
 	@echo '  install           DESTDIR=... prefix=... (default prefix /usr/local)'
 	@echo '  uninstall, clean, deps (install missing Debian packages)'

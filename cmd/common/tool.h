@@ -25,6 +25,7 @@ enum tool_exit {
 	TOOL_EXIT_DOCUMENT  = 4,  /* an input document is corrupt or invalid */
 	TOOL_EXIT_BUSY      = 5,  /* another shadow copy set is being created */
 	TOOL_EXIT_WRITER    = 6,  /* a writer failed */
+	TOOL_EXIT_PARTIAL   = 7,  /* some entries done, some not (vss-restore) */
 };
 
 /* The exit code for a library return code (0 or negative). */

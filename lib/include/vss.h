@@ -30,5 +30,6 @@
 #include <vss/writer.h>
 #include <vss/expose.h>
 #include <vss/revert.h>
+#include <vss/restore.h>
 
 #endif

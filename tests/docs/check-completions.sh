@@ -5,7 +5,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
-tools="vss-create vss-list vss-delete vss-meta vss-sample-writer vss-expose vss-revert"
+tools="vss-create vss-list vss-delete vss-meta vss-sample-writer vss-expose vss-revert vss-restore"
 failed=0
 
 bad() { echo "FAIL: $*"; failed=1; }

@@ -4,7 +4,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 build=${VSS_BUILD:-build}
-tools=(vss-create vss-list vss-delete vss-meta vss-sample-writer vss-expose vss-revert)
+tools=(vss-create vss-list vss-delete vss-meta vss-sample-writer vss-expose vss-revert vss-restore)
 failed=0
 
 report() { # NAME OK|FAIL [WHY]
