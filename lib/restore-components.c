@@ -39,6 +39,7 @@
 #include <vss/restore.h>
 
 #include "vss-private.h"
+#include "restore-private.h"
 #include "writer-private.h"
 #include "util/file.h"
 #include "util/banned.h"
@@ -700,6 +701,27 @@ static enum vss_restore_policy policy_of(enum vss_restore_method m)
 						 : VSS_RESTORE_IF_CAN_REPLACE;
 }
 
+/*
+ * A path from a document that names a restore root: absolute, and already
+ * in normal form, so that '..' cannot lead it anywhere else.
+ */
+static bool is_plain_absolute(const char *path)
+{
+	char *norm = NULL;
+	size_t n = strlen(path);
+	bool ok;
+
+	if (path[0] != '/')
+		return false;
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	if (vss__path_normalise(path, &norm) < 0)
+		return false;
+	ok = strlen(norm) + 1 == n ? strncmp(path + 1, norm, n - 1) == 0 : (n == 1 && !*norm);
+	free(norm);
+	return ok;
+}
+
 /* Restore the files of one file set of component c. */
 static int restore_fileset(struct job *j, struct ccomp *c, const struct vss_wmd_file *f)
 {
@@ -725,6 +747,13 @@ static int restore_fileset(struct job *j, struct ccomp *c, const struct vss_wmd_
 			report_failed(j, c, path, -VSS_E_INVALID_XML_DOCUMENT,
 				      "the writer restores to alternate locations but maps no "
 				      "alternate location for this file set");
+			return 0;
+		}
+		if (!is_plain_absolute(t.destination)) {
+			report_failed(j, c, path, -EINVAL,
+				      "the alternate location in the writer's metadata is not a plain "
+				      "absolute path (no '.' or '..' parts): refused, nothing is "
+				      "restored there");
 			return 0;
 		}
 		/* The requester records where it put the files (reference §4.2, 8). */
