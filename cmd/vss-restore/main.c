@@ -523,7 +523,9 @@ static int restore_files(struct vss_context *ctx, const struct options *o, struc
 		goto out;
 	}
 	vss_restore_set_entry_fn(r, on_entry, rep);
-	vss_restore_set_progress_fn(r, on_progress, rep);
+	/* Totals cost a walk of the copy: only for a display that shows them. */
+	if (rep->progress)
+		vss_restore_set_progress_fn(r, on_progress, rep);
 	for (int i = 0; i < o->npaths; i++) {
 		char *path = absolute(o->paths[i]);
 
@@ -592,7 +594,8 @@ static int restore_components(struct vss_context *ctx, const struct options *o,
 		return tool_fail(-ENOMEM, "cannot restore");
 	for (size_t i = 0; i < o->components.count; i++)
 		comps[i] = o->components.items[i];
-	rc = vss_restore_components(ctx, o->bcd, comps, flags, on_entry, on_progress, rep, stats,
+	rc = vss_restore_components(ctx, o->bcd, comps, flags, on_entry,
+				    rep->progress ? on_progress : NULL, rep, stats,
 				    reboot);
 	clear_progress(rep);
 	if (rc < 0) {
