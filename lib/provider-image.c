@@ -465,31 +465,19 @@ static int image_revert_check(struct vss__revert *r)
 	return 0;
 }
 
-static int loop_open(const char *dev, int *ret)
-{
-	int fd = open(dev, O_RDWR | O_CLOEXEC);
-
-	if (fd < 0)
-		return vss__error(-errno, "cannot open '%s': %s", dev, strerror(errno));
-	*ret = fd;
-	return 0;
-}
-
 static int image_read_loop(struct vss__revert *r)
 {
 	struct image_revert *im = r->engine;
 	const char *dev = vss_volume_get_device(r->vol);
-	int fd = -1, rc;
+	int rc;
 
 	im->loop_device = dev ? strdup(dev) : NULL;
 	if (!im->loop_device)
 		return vss__error(-ENOMEM, "out of memory");
-	rc = loop_open(dev, &fd);
-	if (rc < 0)
-		return rc;
-	if (ioctl(fd, LOOP_GET_STATUS64, &im->loop_info) < 0)
-		rc = vss__error(-errno, "cannot read the loop device '%s': %s", dev, strerror(errno));
-	close(fd);
+	rc = vss__loop_status(dev, &im->loop_info);
+	if (rc == -ENXIO)
+		rc = vss__error(-VSS_E_REVERT_VOLUME_LOST, "the loop device '%s' of '%s' has "
+				"nothing attached", dev, vss_volume_get_path(r->vol));
 	return rc;
 }
 
@@ -498,51 +486,23 @@ static int image_detach(struct vss__revert *r)
 {
 	struct image_revert *im = r->engine;
 	struct loop_info64 info;
-	int fd = -1, rc;
+	int rc;
 
-	rc = loop_open(im->loop_device, &fd);
-	if (rc < 0)
-		return rc;
 	/* With autoclear it went away with the last unmount already. */
-	if (ioctl(fd, LOOP_GET_STATUS64, &info) < 0 && errno == ENXIO) {
+	rc = vss__loop_status(im->loop_device, &info);
+	if (rc == -ENXIO) {
 		im->loop_detached = true;
-		rc = vss__revert_step(r, "the loop device '%s' went away with the unmount (autoclear)",
-			  im->loop_device);
-		goto out;
+		return vss__revert_step(r, "the loop device '%s' went away with the unmount "
+					"(autoclear)", im->loop_device);
 	}
-	if (ioctl(fd, LOOP_CLR_FD, 0) < 0 && errno != ENXIO) {
-		rc = vss__error(errno == EBUSY ? -VSS_E_VOLUME_IN_USE : -errno,
-				"cannot detach '%s': %s", im->loop_device, strerror(errno));
-		goto out;
-	}
-	im->loop_detached = true;
-	rc = vss__revert_step(r, "detached the loop device '%s'", im->loop_device);
-out:
-	close(fd);
-	return rc;
-}
-
-static int attach_to(const char *dev, int file_fd, const struct loop_info64 *old, int *ret)
-{
-	struct loop_config cfg;
-	int fd = -1, rc;
-
-	rc = loop_open(dev, &fd);
+	if (rc == 0)
+		rc = vss__loop_detach(im->loop_device);
+	if (rc == -EBUSY)
+		rc = vss__error(-VSS_E_VOLUME_IN_USE, "%s", vss_error_last()->message);
 	if (rc < 0)
 		return rc;
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.fd = (unsigned int)file_fd;
-	cfg.info.lo_offset = old->lo_offset;
-	cfg.info.lo_sizelimit = old->lo_sizelimit;
-	cfg.info.lo_flags = old->lo_flags & LOOP_CONFIGURE_SETTABLE_FLAGS;
-	memcpy(cfg.info.lo_file_name, old->lo_file_name, sizeof(cfg.info.lo_file_name));
-	if (ioctl(fd, LOOP_CONFIGURE, &cfg) < 0) {
-		rc = -errno;
-		close(fd);
-		return rc;
-	}
-	*ret = fd;
-	return 0;
+	im->loop_detached = true;
+	return vss__revert_step(r, "detached the loop device '%s'", im->loop_device);
 }
 
 /*
@@ -555,51 +515,23 @@ static int image_attach(struct vss__revert *r)
 {
 	struct image_revert *im = r->engine;
 	const char *backing = r->snap->origin;
-	char dev[64];
-	int file_fd = -1, ctl = -1, rc = -EBUSY, n;
+	char *dev = NULL;
+	int file_fd, rc;
 
 	file_fd = open(backing, ((im->loop_info.lo_flags & LO_FLAGS_READ_ONLY) ? O_RDONLY : O_RDWR) |
 		       O_CLOEXEC);
-	if (file_fd < 0) {
-		rc = vss__error(-errno, "cannot open '%s': %s", backing, strerror(errno));
-		goto out;
-	}
-	/* A detach is finished only once every opener closed it. */
-	for (int i = 0; i < 40 && rc == -EBUSY; i++) {
-		rc = attach_to(im->loop_device, file_fd, &im->loop_info, &im->loop_fd);
-		if (rc == -EBUSY)
-			usleep(50 * 1000);
-	}
-	if (rc < 0) {
-		ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
-		n = ctl >= 0 ? ioctl(ctl, LOOP_CTL_GET_FREE) : -1;
-		if (n < 0) {
-			rc = vss__error(-errno, "cannot find a free loop device for '%s': %s", backing,
-					strerror(errno));
-			goto out;
-		}
-		snprintf(dev, sizeof(dev), "/dev/loop%d", n);
-		rc = attach_to(dev, file_fd, &im->loop_info, &im->loop_fd);
-		if (rc < 0) {
-			rc = vss__error(rc, "cannot attach '%s' to '%s': %s", backing, dev,
-					strerror(-rc));
-			goto out;
-		}
-		free(im->loop_device);
-		im->loop_device = strdup(dev);
-		if (!im->loop_device) {
-			rc = vss__error(-ENOMEM, "out of memory");
-			goto out;
-		}
-	}
+	if (file_fd < 0)
+		return vss__error(-errno, "cannot open '%s': %s", backing, strerror(errno));
+	rc = vss__loop_attach(file_fd, backing, &im->loop_info, im->loop_device, &im->loop_fd,
+			      &dev);
+	close(file_fd);
+	if (rc < 0)
+		return rc;
+	free(im->loop_device);
+	im->loop_device = dev;
 	im->loop_detached = false;
-	rc = vss__revert_step(r, "attached '%s' to the loop device '%s'", backing, im->loop_device);
-out:
-	if (ctl >= 0)
-		close(ctl);
-	if (file_fd >= 0)
-		close(file_fd);
-	return rc;
+	return vss__revert_step(r, "attached '%s' to the loop device '%s'", backing,
+				im->loop_device);
 }
 
 static int image_swap(struct vss__revert *r)

@@ -192,6 +192,16 @@ int vss__catalog_store_locked(const struct vss_context *ctx, struct vss_snapshot
  * *ret_fd the open device, to close().
  */
 int vss__loop_attach_ro(const char *file, bool autoclear, int *ret_fd, char **ret);
+struct loop_info64;
+/*
+ * The same for an open file_fd (named file in the device's record) with
+ * info's flags, offset and size limit, on the device prefer when it
+ * becomes free within two seconds (NULL: any free one), else on a free one.
+ */
+int vss__loop_attach(int file_fd, const char *file, const struct loop_info64 *info,
+		     const char *prefer, int *ret_fd, char **ret);
+/* dev's status; -ENXIO (no message) when nothing is attached to it. */
+int vss__loop_status(const char *dev, struct loop_info64 *ret);
 /* Detach dev (deferred by the kernel while it is open); a free device is
  * not an error. */
 int vss__loop_detach(const char *dev);
